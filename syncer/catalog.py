@@ -1,0 +1,320 @@
+"""The house catalog: a TOML file, validated as a whole before anything is written.
+
+Every problem found is collected into one :class:`~syncer.errors.CatalogError` naming the file, the model
+id and the field, so an operator fixes a broken catalog in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from syncer.errors import CatalogError, CatalogIssue
+from syncer.spec import (
+    DEPRECATION_DATE_RE,
+    FEATURES,
+    HF_ID_RE,
+    INPUT_MODALITIES,
+    ISO_COUNTRY_CODES,
+    MODEL_ID_RE,
+    OUTPUT_MODALITIES,
+    QUANTIZATIONS,
+    SAMPLING_PARAMETERS,
+    parse_price,
+)
+
+Quantization = Literal["int4", "int8", "fp4", "mxfp4", "nvfp4", "fp6", "fp8", "mxfp8", "fp16", "bf16", "fp32"]
+Feature = Literal["tools", "json_mode", "structured_outputs", "logprobs", "web_search", "reasoning"]
+SamplingParameter = Literal[
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "top_a",
+    "frequency_penalty",
+    "presence_penalty",
+    "repetition_penalty",
+    "stop",
+    "seed",
+    "max_tokens",
+    "logit_bias",
+]
+InputModality = Literal["text", "image", "file", "audio", "video"]
+OutputModality = Literal["text", "image", "embeddings", "audio", "video", "rerank", "speech", "transcription"]
+
+assert set(Quantization.__args__) == set(QUANTIZATIONS)  # type: ignore[attr-defined]
+assert set(Feature.__args__) == set(FEATURES)  # type: ignore[attr-defined]
+assert set(SamplingParameter.__args__) == set(SAMPLING_PARAMETERS)  # type: ignore[attr-defined]
+assert set(InputModality.__args__) == set(INPUT_MODALITIES)  # type: ignore[attr-defined]
+assert set(OutputModality.__args__) == set(OUTPUT_MODALITIES)  # type: ignore[attr-defined]
+
+
+def _price(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(
+            f"price must be a quoted decimal string, got the TOML {type(value).__name__} {value!r}: "
+            "TOML numbers are binary floats and cannot hold prices such as 0.00000009 exactly"
+        )
+    return parse_price(value)
+
+
+Price = Annotated[Decimal, BeforeValidator(_price)]
+
+
+def _country(value: object) -> str:
+    if not isinstance(value, str) or value not in ISO_COUNTRY_CODES:
+        hint = (
+            " (codes are upper case)" if isinstance(value, str) and value.upper() in ISO_COUNTRY_CODES else ""
+        )
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code{hint}")
+    return value
+
+
+CountryCode = Annotated[str, BeforeValidator(_country)]
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    duplicates = [v for v, n in Counter(values).items() if n > 1]
+    if duplicates:
+        raise ValueError(f"duplicate values {duplicates}")
+    return values
+
+
+class Pricing(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt: Price
+    completion: Price
+    image: Price | None = None
+    request: Price | None = None
+    input_cache_read: Price | None = None
+
+    @model_validator(mode="after")
+    def _cache_not_above_prompt(self) -> Pricing:
+        if self.input_cache_read is not None and self.input_cache_read > self.prompt:
+            raise ValueError("input_cache_read must not be above prompt")
+        return self
+
+    def as_dict(self) -> dict[str, Decimal]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class OpenRouterListing(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slug: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._:-]*$")
+
+
+class CatalogModel(BaseModel):
+    """One model the house serves, after the catalog's ``[defaults]`` were applied."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=MODEL_ID_RE.pattern)
+    hugging_face_id: str
+    revision: str | None = Field(None, min_length=1)
+    name: str | None = Field(None, min_length=1)
+    description: str | None = None
+    deprecation_date: str | None = Field(None, pattern=DEPRECATION_DATE_RE.pattern)
+    quantization: Quantization | None = None
+    max_output_length: int = Field(gt=0)
+    context_length: int | None = Field(None, gt=0)
+    allow_context_above_native: bool = False
+    created: int | None = Field(None, ge=1_000_000_000, le=9_999_999_999)
+    input_modalities: list[InputModality] | None = None
+    output_modalities: list[OutputModality] | None = None
+    supported_features: list[Feature] = Field(default_factory=list)
+    supported_sampling_parameters: list[SamplingParameter] = Field(default_factory=list)
+    is_ready: bool = True
+    openrouter: OpenRouterListing | None = None
+    pricing: Pricing
+    datacenters: list[CountryCode] = Field(min_length=1)
+
+    @field_validator("hugging_face_id")
+    @classmethod
+    def _hf_id(cls, value: str) -> str:
+        if value and not HF_ID_RE.match(value):
+            raise ValueError(f"{value!r} is not org/name (letters, digits, '-', '_', '.')")
+        return value
+
+    @field_validator(
+        "supported_features",
+        "supported_sampling_parameters",
+        "datacenters",
+        "input_modalities",
+        "output_modalities",
+    )
+    @classmethod
+    def _no_duplicates(cls, value: list[Any] | None) -> list[Any] | None:
+        return None if value is None else _unique(value)
+
+    @field_validator("input_modalities", "output_modalities")
+    @classmethod
+    def _non_empty(cls, value: list[Any] | None) -> list[Any] | None:
+        if value is not None and not value:
+            raise ValueError("must not be empty when given")
+        return value
+
+    @model_validator(mode="after")
+    def _lengths(self) -> CatalogModel:
+        if self.context_length is not None and self.max_output_length > self.context_length:
+            raise ValueError(
+                f"max_output_length {self.max_output_length} is above context_length {self.context_length}"
+            )
+        if not self.hugging_face_id and (
+            self.created is None or self.input_modalities is None or not self.name
+        ):
+            raise ValueError(
+                'a model not on the Hub (hugging_face_id = "") needs name, created, '
+                "input_modalities and context_length"
+            )
+        return self
+
+
+# Keys [defaults] may set; identity keys are per model only.
+DEFAULTABLE_KEYS = frozenset(CatalogModel.model_fields) - {
+    "id",
+    "hugging_face_id",
+    "name",
+    "openrouter",
+    "revision",
+    "created",
+    "description",
+}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    path: Path
+    models: tuple[CatalogModel, ...]
+
+    def by_id(self) -> dict[str, CatalogModel]:
+        return {m.id: m for m in self.models}
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc if not (isinstance(p, str) and p.startswith(("function-", "list["))))
+
+
+def _hint_for(field: str, message: str, known: frozenset[str] | set[str]) -> str | None:
+    if "Extra inputs are not permitted" in message:
+        close = difflib.get_close_matches(field.rsplit(".", maxsplit=1)[-1], sorted(known), n=1)
+        return f"did you mean {close[0]!r}?" if close else "remove it, or see the catalog reference in README"
+    if "TOML numbers" in message:
+        return f'write it in quotes, e.g. {field.rsplit(".", maxsplit=1)[-1]} = "0.00000009"'
+    if "Input should be" in message and "'" in message:
+        return None
+    return None
+
+
+def _issues_from_validation(path: str, model_id: str | None, exc: ValidationError) -> list[CatalogIssue]:
+    issues = []
+    for err in exc.errors():
+        field = _field_name(err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        issues.append(
+            CatalogIssue(
+                path,
+                model_id,
+                field or None,
+                message,
+                _hint_for(field, message, CatalogModel.model_fields.keys() | set()),
+            )
+        )
+    return issues
+
+
+def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
+    """Validate parsed TOML; every problem becomes one :class:`CatalogIssue` of a single CatalogError."""
+    where = str(path)
+    issues: list[CatalogIssue] = []
+    for key in data:
+        if key not in ("defaults", "models"):
+            issues.append(
+                CatalogIssue(where, None, key, "unknown top-level table", "use [defaults] and [[models]]")
+            )
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, Mapping):
+        issues.append(CatalogIssue(where, None, "defaults", "must be a table"))
+        defaults = {}
+    for key in defaults:
+        if key not in DEFAULTABLE_KEYS:
+            close = difflib.get_close_matches(key, sorted(DEFAULTABLE_KEYS), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "set it per model"
+            issues.append(CatalogIssue(where, None, f"defaults.{key}", "not allowed in [defaults]", hint))
+    raw_models = data.get("models", [])
+    if not isinstance(raw_models, list) or not raw_models:
+        issues.append(
+            CatalogIssue(where, None, "models", "the catalog has no [[models]]", "add at least one")
+        )
+        raw_models = []
+
+    models: list[CatalogModel] = []
+    seen_ids: Counter[str] = Counter()
+    for index, raw in enumerate(raw_models):
+        model_id = raw.get("id") if isinstance(raw, Mapping) else None
+        label = model_id if isinstance(model_id, str) else f"#{index + 1} (no id)"
+        if not isinstance(raw, Mapping):
+            issues.append(CatalogIssue(where, label, None, "each [[models]] entry must be a table"))
+            continue
+        merged = {k: v for k, v in defaults.items() if k in DEFAULTABLE_KEYS} | dict(raw)
+        try:
+            models.append(CatalogModel.model_validate(merged))
+        except ValidationError as exc:
+            issues += _issues_from_validation(where, label, exc)
+        if isinstance(model_id, str):
+            seen_ids[model_id] += 1
+    for model_id, count in seen_ids.items():
+        if count > 1:
+            issues.append(
+                CatalogIssue(
+                    where, model_id, "id", f"duplicate id: used by {count} models", "ids must be unique"
+                )
+            )
+    slugs = Counter(m.openrouter.slug for m in models if m.openrouter)
+    for model in models:
+        if model.openrouter and slugs[model.openrouter.slug] > 1:
+            issues.append(
+                CatalogIssue(
+                    where,
+                    model.id,
+                    "openrouter.slug",
+                    f"slug {model.openrouter.slug!r} is used by more than one model",
+                )
+            )
+    if issues:
+        raise CatalogError(path, issues)
+    return Catalog(path=path, models=tuple(sorted(models, key=lambda m: m.id)))
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Read and validate the catalog file. Raises CatalogError (exit 2) with every problem found."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(
+            path, [CatalogIssue(str(path), None, None, f"cannot read: {exc.strerror}")]
+        ) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CatalogError(path, [CatalogIssue(str(path), None, None, f"not UTF-8: {exc.reason}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(path, [CatalogIssue(str(path), None, None, f"TOML syntax error: {exc}")]) from None
+    return parse_catalog(data, path=path)

@@ -1,0 +1,322 @@
+"""The Hub, reached only through ``huggingface_hub``, with a timeout on every call.
+
+One :class:`HubClient` serves a whole run. :meth:`HubClient.fetch` resolves one repo (following renames),
+downloads its small config files *at the commit sha* (so a warm cache answers without a request), and
+turns every failure into a :class:`~syncer.errors.HubError` subclass with the model, repo and revision.
+Nothing from the Hub is executed: files are parsed as strict JSON or read as text, with size caps.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx2
+from huggingface_hub import HfApi, constants, hf_hub_download
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+from syncer.derive import HubFiles
+from syncer.errors import (
+    HubDataError,
+    HubError,
+    HubGatedError,
+    HubNotFoundError,
+    HubRevisionError,
+    HubTransientError,
+)
+
+
+class HubBadBodyError(HubDataError):
+    """A truncated or garbled answer: unlike refused data, worth another attempt."""
+
+    kind = "bad_body"
+    retryable = True
+
+
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+CONFIG_FILES = ("config.json", "preprocessor_config.json")
+TEMPLATE_FILES = ("chat_template.jinja", "tokenizer_config.json")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RepoFacts:
+    """What one repo said at one commit."""
+
+    requested_id: str
+    repo_id: str  # canonical id after renames
+    revision: str | None
+    sha: str
+    created_at: datetime | None
+    gated: str | bool
+    pipeline_tag: str | None
+    file_names: tuple[str, ...]
+    files: HubFiles
+
+    @property
+    def renamed(self) -> bool:
+        return self.repo_id != self.requested_id
+
+
+@dataclass
+class RequestCounter:
+    """Hub requests made by this process, by kind (``api``, ``resolve``) and errors by kind."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_request(self, kind: str, n: int = 1) -> None:
+        with self.lock:
+            self.requests[kind] += n
+
+    def add_error(self, kind: str) -> None:
+        with self.lock:
+            self.errors[kind] += 1
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+
+def _strict_json(raw: bytes, *, name: str) -> Mapping[str, Any]:
+    def no_constants(token: str) -> Any:
+        raise ValueError(f"non-standard JSON constant {token}")
+
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise HubDataError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise HubDataError(f"{name} is not a JSON object")
+    return data
+
+
+class HubClient:
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        token: str | None,
+        cache_dir: Path,
+        timeout: float = 10.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        model_deadline: float = 60.0,
+        max_config_bytes: int = 2_000_000,
+        max_template_bytes: int = 8_000_000,
+        counter: RequestCounter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.endpoint = endpoint
+        self._token = token
+        self.cache_dir = cache_dir
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.model_deadline = model_deadline
+        self.max_config_bytes = max_config_bytes
+        self.max_template_bytes = max_template_bytes
+        self.counter = counter or RequestCounter()
+        self._sleep = sleep
+        self._api = HfApi(endpoint=endpoint, token=token)
+        # hf_hub_download's GET reads this module constant at call time; HEAD takes etag_timeout.
+        constants.HF_HUB_DOWNLOAD_TIMEOUT = max(1, round(timeout))
+
+    # -- one model -------------------------------------------------------------------------------------
+    def fetch(self, *, model_id: str, repo_id: str, revision: str | None) -> RepoFacts:
+        """Resolve ``repo_id`` at ``revision`` and read its files. Raises a HubError subclass."""
+        deadline = _Deadline(self.model_deadline)
+        context = {"repo": repo_id}
+        try:
+            info = self._retrying(
+                lambda t: self._api.model_info(repo_id, revision=revision, timeout=t, files_metadata=True),
+                deadline,
+                "api",
+            )
+            sha = getattr(info, "sha", None)
+            if not isinstance(sha, str) or not SHA_RE.match(sha):
+                raise HubDataError(f"the Hub answered without a valid commit sha: {sha!r}")
+            canonical = info.id if isinstance(info.id, str) and "/" in info.id else repo_id
+            context["repo"] = canonical
+            siblings = {s.rfilename: s.size for s in (info.siblings or [])}
+            if "config.json" not in siblings:
+                raise HubDataError("the repo has no config.json")
+            raw: dict[str, bytes] = {}
+            for name in (*CONFIG_FILES, *TEMPLATE_FILES):
+                if name not in siblings:
+                    continue
+                if name == "tokenizer_config.json" and "chat_template.jinja" in raw:
+                    continue  # the template file wins; no need to fetch the larger tokenizer config
+                cap = self.max_template_bytes if name == "tokenizer_config.json" else self.max_config_bytes
+                size = siblings[name]
+                if size is not None and size > cap:
+                    raise HubDataError(f"{name} is {size} bytes, above the cap of {cap}")
+                raw[name] = self._download(canonical, name, sha, cap, deadline)
+            files = HubFiles(
+                config=_strict_json(raw["config.json"], name="config.json"),
+                tokenizer_config=(
+                    _strict_json(raw["tokenizer_config.json"], name="tokenizer_config.json")
+                    if "tokenizer_config.json" in raw
+                    else None
+                ),
+                chat_template=raw["chat_template.jinja"].decode("utf-8", "replace")
+                if "chat_template.jinja" in raw
+                else None,
+                preprocessor_config=(
+                    _strict_json(raw["preprocessor_config.json"], name="preprocessor_config.json")
+                    if "preprocessor_config.json" in raw
+                    else None
+                ),
+                has_video_preprocessor="video_preprocessor_config.json" in siblings,
+                pipeline_tag=info.pipeline_tag if isinstance(info.pipeline_tag, str) else None,
+            )
+            created = info.created_at
+            return RepoFacts(
+                requested_id=repo_id,
+                repo_id=canonical,
+                revision=revision,
+                sha=sha,
+                created_at=created.astimezone(UTC) if isinstance(created, datetime) else None,
+                gated=info.gated if isinstance(info.gated, str | bool) else False,
+                pipeline_tag=files.pipeline_tag,
+                file_names=tuple(sorted(siblings)),
+                files=files,
+            )
+        except HubError as exc:
+            exc.model_id, exc.repo, exc.revision = model_id, context["repo"], revision
+            self.counter.add_error(exc.kind)
+            raise
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    def _download(self, repo_id: str, filename: str, sha: str, cap: int, deadline: _Deadline) -> bytes:
+        def attempt(timeout: float) -> bytes:
+            path = hf_hub_download(
+                repo_id,
+                filename,
+                revision=sha,
+                cache_dir=self.cache_dir,
+                endpoint=self.endpoint,
+                token=self._token,
+                etag_timeout=timeout,
+            )
+            target = Path(str(path))
+            if target.stat().st_size > cap:
+                raise HubDataError(f"{filename} is {target.stat().st_size} bytes, above the cap of {cap}")
+            return target.read_bytes()
+
+        return self._retrying(attempt, deadline, "resolve", cached=self._is_cached(repo_id, filename, sha))
+
+    def _is_cached(self, repo_id: str, filename: str, sha: str) -> bool:
+        folder = self.cache_dir / f"models--{repo_id.replace('/', '--')}" / "snapshots" / sha / filename
+        return folder.exists()
+
+    def _retrying(
+        self, call: Callable[[float], T], deadline: _Deadline, kind: str, *, cached: bool = False
+    ) -> T:
+        attempt = 0
+        while True:
+            timeout = min(self.timeout, max(deadline.remaining(), 0.1))
+            if not cached:
+                self.counter.add_request(kind)
+            try:
+                return call(timeout)
+            except Exception as exc:
+                error = classify(exc)
+            if not error.retryable:
+                raise error
+            attempt += 1
+            wait = error.retry_after if error.retry_after is not None else self.backoff * 2 ** (attempt - 1)
+            wait *= 1 + random.random() * 0.25  # noqa: S311 - jitter, not crypto
+            if attempt > self.retries or wait >= deadline.remaining():
+                raise error
+            self._sleep(wait)
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds to wait from ``RateLimit: "api";r=0;t=N`` or ``Retry-After``."""
+    headers = getattr(response, "headers", None) or {}
+    ratelimit = headers.get("RateLimit") or headers.get("ratelimit")
+    if ratelimit:
+        match = re.search(r"\bt=(\d+)", ratelimit)
+        if match:
+            return float(match.group(1))
+    retry_after = headers.get("Retry-After")
+    if retry_after and retry_after.strip().isdigit():
+        return float(retry_after)
+    return None
+
+
+def classify(exc: BaseException) -> HubError:
+    """Map a huggingface_hub / transport exception to our hierarchy. Never includes request headers."""
+    if isinstance(exc, HubError):
+        return exc
+    if isinstance(exc, GatedRepoError):
+        return HubGatedError("gated repo: our token has no access (request access on the Hub)", status=401)
+    if isinstance(exc, DisabledRepoError):
+        return HubNotFoundError("the repo is disabled on the Hub", status=403)
+    if isinstance(exc, RepositoryNotFoundError):
+        return HubNotFoundError(
+            "repo not found or no access (401/404: not proof of deletion)", status=_status(exc)
+        )
+    if isinstance(exc, RevisionNotFoundError):
+        return HubRevisionError("the revision does not exist", status=404)
+    if isinstance(exc, LocalEntryNotFoundError):
+        return HubTransientError(f"file not cached and the Hub did not answer: {_short(exc)}")
+    if isinstance(exc, EntryNotFoundError):
+        return HubRevisionError(f"file not found at this commit: {_short(exc)}", status=404)
+    if isinstance(exc, HfHubHTTPError):
+        status = _status(exc)
+        if status in (401, 403):
+            return HubNotFoundError(f"no access (HTTP {status})", status=status)
+        if status in (408, 429) or (status is not None and status >= 500):
+            retry_after = _retry_after(exc.response) if status == 429 else None
+            return HubTransientError(f"HTTP {status} from the Hub", status=status, retry_after=retry_after)
+        return HubError(f"HTTP {status} from the Hub", status=status)
+    if isinstance(exc, httpx2.TimeoutException):
+        return HubTransientError(f"timed out ({type(exc).__name__})")
+    if isinstance(exc, httpx2.TransportError):
+        return HubTransientError(f"network error ({type(exc).__name__})")
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        return HubBadBodyError("the Hub answered with a body that is not JSON")
+    if isinstance(exc, OSError | ValueError):
+        return HubBadBodyError(f"bad answer from the Hub: {_short(exc)}")
+    return HubError(f"unexpected {type(exc).__name__}: {_short(exc)}")
+
+
+def _status(exc: HfHubHTTPError) -> int | None:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+def parse_hub_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)

@@ -1,0 +1,82 @@
+"""Settings: one pydantic-settings class, read from the environment (prefix ``SYNCER_``), validated at start-up.
+
+The Hub is configured the way ``huggingface_hub`` defines it (``HF_ENDPOINT``, ``HF_TOKEN``, ``HF_HOME``);
+we read those variables ourselves at start-up and pass them to every call, because the library reads them
+only once, at import.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from syncer.errors import SettingsError
+
+DEFAULT_HF_ENDPOINT = "https://huggingface.co"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SYNCER_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///var/syncer.db"
+    catalog: Path = Path("config/catalog.toml")
+    snapshot_dir: Path = Path("var/snapshots")
+    log_format: Literal["text", "json"] = "text"
+
+    # Hub access
+    hub_timeout: float = Field(10.0, gt=0, le=600, description="seconds, connect and read, per Hub call")
+    hub_retries: int = Field(2, ge=0, le=10, description="extra attempts after a transient Hub failure")
+    hub_retry_backoff: float = Field(0.5, ge=0, le=60, description="first backoff in seconds (doubles)")
+    hub_model_deadline: float = Field(60.0, gt=0, description="seconds one model may cost a run at most")
+    hub_concurrency: int = Field(16, ge=1, le=256)
+    max_config_bytes: int = Field(2_000_000, ge=1024, description="size cap of config-like Hub files")
+    max_template_bytes: int = Field(8_000_000, ge=1024, description="size cap of tokenizer_config.json")
+
+    hf_endpoint: str = Field(
+        DEFAULT_HF_ENDPOINT, validation_alias=AliasChoices("HF_ENDPOINT", "SYNCER_HF_ENDPOINT")
+    )
+    hf_token: SecretStr | None = Field(None, validation_alias=AliasChoices("HF_TOKEN", "SYNCER_HF_TOKEN"))
+    hf_home: Path | None = Field(None, validation_alias=AliasChoices("HF_HOME"))
+    hf_hub_cache: Path | None = Field(None, validation_alias=AliasChoices("HF_HUB_CACHE"))
+
+    @field_validator("hf_endpoint")
+    @classmethod
+    def _strip_endpoint(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "mysql", "mariadb")):
+            raise ValueError("must be a sqlite://, postgresql+psycopg:// or mysql+pymysql:// URL")
+        return value
+
+    @property
+    def hub_cache_dir(self) -> Path:
+        if self.hf_hub_cache is not None:
+            return self.hf_hub_cache
+        home = self.hf_home or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "huggingface"
+        return home / "hub"
+
+    @property
+    def token(self) -> str | None:
+        return self.hf_token.get_secret_value() if self.hf_token else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; a bad variable becomes a :class:`SettingsError` naming it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "SYNCER_" + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid settings:\n" + "\n".join(f"  - {p}" for p in problems)) from None
