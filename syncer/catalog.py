@@ -6,6 +6,7 @@ id and the field, so an operator fixes a broken catalog in one pass.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import tomllib
 from collections import Counter
@@ -203,6 +204,8 @@ DEFAULTABLE_KEYS = frozenset(CatalogModel.model_fields) - {
 class Catalog:
     path: Path
     models: tuple[CatalogModel, ...]
+    #: per model id, the keys whose value came from [defaults] (for provenance)
+    defaulted: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
     def by_id(self) -> dict[str, CatalogModel]:
         return {m.id: m for m in self.models}
@@ -266,6 +269,7 @@ def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
         raw_models = []
 
     models: list[CatalogModel] = []
+    defaulted: dict[str, frozenset[str]] = {}
     seen_ids: Counter[str] = Counter()
     for index, raw in enumerate(raw_models):
         model_id = raw.get("id") if isinstance(raw, Mapping) else None
@@ -276,6 +280,9 @@ def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
         merged = {k: v for k, v in defaults.items() if k in DEFAULTABLE_KEYS} | dict(raw)
         try:
             models.append(CatalogModel.model_validate(merged))
+            defaulted[models[-1].id] = frozenset(
+                k for k in defaults if k in DEFAULTABLE_KEYS and k not in raw
+            )
         except ValidationError as exc:
             issues += _issues_from_validation(where, label, exc)
         if isinstance(model_id, str):
@@ -300,7 +307,7 @@ def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
             )
     if issues:
         raise CatalogError(path, issues)
-    return Catalog(path=path, models=tuple(sorted(models, key=lambda m: m.id)))
+    return Catalog(path=path, models=tuple(sorted(models, key=lambda m: m.id)), defaulted=defaulted)
 
 
 def load_catalog(path: Path) -> Catalog:

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 LENGTH_KEYS = (
     "max_position_embeddings",
@@ -86,7 +86,7 @@ class DerivedFacts:
     warnings: tuple[str, ...] = field(default=())
 
 
-def _valid_length(value: object) -> bool:
+def _valid_length(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < MAX_PLAUSIBLE_LENGTH
 
 
@@ -166,7 +166,7 @@ def derive_context_length(
                 continue
             value = owner.get(key)
             if _valid_length(value):
-                candidates.append((int(value), f"{owner_prefix}{key}"))
+                candidates.append((value, f"{owner_prefix}{key}"))
             elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
                 raise DerivationError(f"config.json {owner_prefix}{key} is negative: {value!r}")
         if candidates:

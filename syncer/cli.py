@@ -1,0 +1,160 @@
+"""The ``syncer`` command: parses arguments, calls the library, prints, and maps errors to exit codes.
+
+Exit codes: 0 success; 1 snapshots published but some models failed (or a run was held/partial);
+2 bad catalog, settings, usage or schema; 75 another sync holds the lock; 70 an unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from syncer.errors import SyncerError
+
+EX_INTERNAL = 70
+log = logging.getLogger("syncer")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="syncer", description=__doc__.splitlines()[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sync = commands.add_parser("sync", help="run a sync").add_subparsers(dest="action", required=True)
+    now = sync.add_parser("now", help="one full sync now")
+    now.add_argument("--catalog", type=Path, help="catalog file (default: $SYNCER_CATALOG)")
+    now.add_argument("--only", nargs="+", default=[], metavar="ID", help="refresh only these model ids")
+    now.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait for a running sync")
+    now.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="migrate the database to the latest schema")
+    db.add_parser("current", help="print the schema revision of the database and of this code")
+
+    snapshot = commands.add_parser("snapshot", help="published snapshots").add_subparsers(
+        dest="action", required=True
+    )
+    show = snapshot.add_parser("show", help="print the current snapshot")
+    show.add_argument("--format", choices=("openrouter", "catalog"), default="openrouter")
+
+    explain = commands.add_parser("explain", help="where every listed value of a model came from")
+    explain.add_argument("model_id")
+    explain.add_argument("--json", action="store_true")
+
+    runs = commands.add_parser("runs", help="recent sync runs")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--json", action="store_true")
+
+    mirror = commands.add_parser("mirror", help="serve a folder of repos as a Hub-compatible mirror")
+    mirror.add_argument("root", type=Path)
+    mirror.add_argument("--host", default="127.0.0.1")
+    mirror.add_argument("--port", type=int, default=8090)
+    mirror.add_argument("--port-file", type=Path)
+
+    commands.add_parser("demo", help="sync the example catalog against the bundled mirror (offline)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except SyncerError as exc:
+        print(f"syncer: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("syncer: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from syncer.settings import load_settings
+
+    if args.command == "mirror":
+        from syncer import mirror
+
+        forwarded = [str(args.root), "--host", args.host, "--port", str(args.port)]
+        if args.port_file:
+            forwarded += ["--port-file", str(args.port_file)]
+        return mirror.main(forwarded)
+    if args.command == "demo":
+        from syncer.demo import run_demo
+
+        return run_demo()
+
+    settings = load_settings()
+    from syncer.report import configure_logging
+
+    configure_logging(settings.log_format)
+
+    if args.command == "sync":
+        return _sync_now(args, settings)
+    if args.command == "db":
+        from syncer import store
+
+        engine = store.make_engine(settings.database_url)
+        try:
+            if args.action == "upgrade":
+                from syncer.lock import sync_lock
+
+                with sync_lock(engine, wait=300):
+                    store.upgrade(engine)
+                print(f"database at {store.current_revision(engine)} (head)")
+            else:
+                print(f"database: {store.current_revision(engine) or 'empty'}; code: {store.head_revision()}")
+        finally:
+            engine.dispose()
+        return 0
+    if args.command == "snapshot":
+        from syncer import snapshot
+
+        data = snapshot.read_current(settings.snapshot_dir, args.format)
+        if data is None:
+            print(
+                f"syncer: error: no {args.format} snapshot in {settings.snapshot_dir}: run `syncer sync now`",
+                file=sys.stderr,
+            )
+            return 1
+        sys.stdout.write(data.decode("utf-8"))
+        return 0
+    if args.command == "explain":
+        from syncer.explain import explain_model, format_explanation
+
+        explanation = explain_model(settings=settings, model_id=args.model_id)
+        print(json.dumps(explanation, indent=2) if args.json else format_explanation(explanation))
+        return 0
+    if args.command == "runs":
+        from syncer.history import format_runs, list_runs
+
+        runs = list_runs(settings=settings, limit=args.limit)
+        print(json.dumps(runs, indent=2) if args.json else format_runs(runs))
+        return 0
+    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+def _sync_now(args: argparse.Namespace, settings: object) -> int:
+    from syncer.report import Progress, summary
+    from syncer.settings import Settings
+    from syncer.sync import run_sync
+
+    assert isinstance(settings, Settings)
+    report = run_sync(
+        settings=settings,
+        catalog_path=args.catalog,
+        only=args.only,
+        trigger="manual",
+        wait=args.wait,
+        progress=Progress(),
+    )
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(summary(report))
+    return report.exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
