@@ -1134,7 +1134,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             req = self._make_request(raw_path, split.query)
             self._serve(mirror, req)
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        except (ConnectionError, TimeoutError):
             self.close_connection = True
 
     def _make_request(self, raw_path: str, query: str) -> _Request:
