@@ -68,9 +68,9 @@ def summary(report: SyncReport) -> str:
 class Progress:
     """A one-line progress bar on a terminal; one log line per model otherwise."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.failures = 0
 
     def __call__(self, outcome: ModelOutcome, done: int, total: int) -> None:
@@ -135,8 +135,8 @@ class TextFormatter(logging.Formatter):
         return text
 
 
-def configure_logging(fmt: str, stream: TextIO = sys.stderr) -> None:
-    handler = logging.StreamHandler(stream)
+def configure_logging(fmt: str, stream: TextIO | None = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger("syncer")
     root.handlers[:] = [handler]

@@ -1,0 +1,180 @@
+"""Bad catalogs: exit 2, one message naming the file, the model and the field; nothing touched."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from syncer.catalog import load_catalog
+from syncer.cli import main
+from syncer.errors import CatalogError
+
+GOOD_MODEL = """
+[[models]]
+id = "m1"
+hugging_face_id = "Qwen/Qwen3.5-9B"
+max_output_length = 1024
+datacenters = ["JP"]
+openrouter = { slug = "qwen/m1" }
+[models.pricing]
+prompt = "0.00000009"
+completion = "0.00000013"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "catalog.toml"
+    path.write_text(text)
+    return path
+
+
+BAD_CATALOGS = {
+    "float price": (GOOD_MODEL.replace('prompt = "0.00000009"', "prompt = 0.00000009"), "m1", "pricing.prompt",
+                    "quoted decimal string"),
+    "unknown quantization": (GOOD_MODEL.replace('id = "m1"', 'id = "m1"\nquantization = "fp7"'), "m1",
+                             "quantization", "fp8"),
+    "duplicate id": (GOOD_MODEL + GOOD_MODEL.replace('slug = "qwen/m1"', 'slug = "qwen/m2"'), "m1", "id",
+                     "duplicate id"),
+    "bad country code": (GOOD_MODEL.replace('datacenters = ["JP"]', 'datacenters = ["XX"]'), "m1",
+                         "datacenters.0", "ISO 3166-1"),
+    "missing field": (GOOD_MODEL.replace("max_output_length = 1024\n", ""), "m1", "max_output_length",
+                      "Field required"),
+    "toml syntax error": (GOOD_MODEL.replace('id = "m1"', 'id = "m1'), None, None, "TOML syntax error"),
+    "negative price": (GOOD_MODEL.replace('prompt = "0.00000009"', 'prompt = "-1"'), "m1", "pricing.prompt",
+                       "plain non-negative decimal"),
+    "exponent price": (GOOD_MODEL.replace('prompt = "0.00000009"', 'prompt = "9e-08"'), "m1", "pricing.prompt",
+                       "plain non-negative decimal"),
+    "cache above prompt": (GOOD_MODEL.replace('completion = "0.00000013"',
+                                              'completion = "0.00000013"\ninput_cache_read = "0.1"'),
+                           "m1", "pricing", "input_cache_read"),
+    "max output above cap": (GOOD_MODEL.replace("max_output_length = 1024", "max_output_length = 1024\ncontext_length = 512"),
+                             "m1", None, "above context_length"),
+    "unknown key": (GOOD_MODEL.replace('id = "m1"', 'id = "m1"\ncontext_window = 4096'), "m1", "context_window",
+                    "did you mean 'context_length'"),
+    "alias feature": (GOOD_MODEL.replace('id = "m1"', 'id = "m1"\nsupported_features = ["function_calling"]'), "m1",
+                      "supported_features.0", "tools"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CATALOGS))
+def test_bad_catalog_is_refused_with_file_model_and_field(case: str, tmp_path: Path) -> None:
+    text, model_id, field, fragment = BAD_CATALOGS[case]
+    path = _write(tmp_path, text)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert fragment in message
+    if model_id:
+        assert f"model {model_id!r}" in message
+    if field:
+        assert f"field {field!r}" in message
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD_MODEL.replace('prompt = "0.00000009"', "prompt = 0.1").replace('"JP"', '"jp"')
+    text += (
+        GOOD_MODEL.replace('id = "m1"', 'id = "m2"')
+        .replace('slug = "qwen/m1"', 'slug = "qwen/m2"')
+        .replace("quantization", "x")
+        .replace("max_output_length = 1024", "max_output_length = -5")
+    )
+    with pytest.raises(CatalogError) as info:
+        load_catalog(_write(tmp_path, text))
+    fields = {(i.model_id, i.field) for i in info.value.issues}
+    assert ("m1", "pricing.prompt") in fields
+    assert ("m1", "datacenters.0") in fields
+    assert ("m2", "max_output_length") in fields
+    assert "upper case" in str(info.value)
+
+
+def test_the_example_catalog_is_valid() -> None:
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "config" / "catalog.toml")
+    seed = catalog.by_id()["qwen3-5-9b"]
+    assert seed.hugging_face_id == "Qwen/Qwen3.5-9B"
+    assert str(seed.pricing.prompt) == "9E-8" or format(seed.pricing.prompt, "f") == "0.00000009"
+    assert "max_output_length" not in catalog.defaulted["qwen3-5-9b"]
+    assert "datacenters" in catalog.defaulted["qwen3-5-9b"]
+
+
+def _digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+@pytest.mark.parametrize("case", ["float price", "duplicate id", "toml syntax error", "bad country code"])
+def test_bad_catalog_leaves_snapshot_and_database_untouched(
+    case, database_url, mirror, make_settings, monkeypatch, tmp_path, capsys
+) -> None:
+    good = _write(tmp_path, GOOD_MODEL)
+    settings = make_settings(database_url=database_url, endpoint=mirror.url, catalog=good)
+    for name, value in {
+        "SYNCER_DATABASE_URL": database_url,
+        "SYNCER_SNAPSHOT_DIR": str(settings.snapshot_dir),
+        "HF_ENDPOINT": mirror.url,
+        "HF_HUB_CACHE": str(tmp_path / "hf-cache"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["sync", "now", "--catalog", str(good)]) == 0
+    snapshots = {p.name: _digest(p) for p in settings.snapshot_dir.iterdir()}
+    sqlite_file = tmp_path / "syncer.db"
+    db_before = _digest(sqlite_file) if database_url.startswith("sqlite") else _dump(database_url)
+    capsys.readouterr()
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD_CATALOGS[case][0])
+    assert main(["sync", "now", "--catalog", str(bad)]) == 2
+
+    err = capsys.readouterr().err
+    assert str(bad) in err and "invalid catalog" in err
+    assert {p.name: _digest(p) for p in settings.snapshot_dir.iterdir()} == snapshots
+    db_after = _digest(sqlite_file) if database_url.startswith("sqlite") else _dump(database_url)
+    assert db_after == db_before
+
+
+def _dump(url: str) -> list:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            meta = sa.MetaData()
+            meta.reflect(conn)
+            return [
+                (t, sorted(map(str, conn.execute(sa.select(meta.tables[t])).all())))
+                for t in sorted(meta.tables)
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_console_script_exits_2_on_a_float_price(tmp_path: Path) -> None:
+    bad = _write(tmp_path, GOOD_MODEL.replace('prompt = "0.00000009"', "prompt = 0.00000009"))
+    result = subprocess.run(
+        [sys.executable, "-m", "syncer", "sync", "now", "--catalog", str(bad)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "SYNCER_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+             "SYNCER_SNAPSHOT_DIR": str(tmp_path / "snap"), "HOME": str(tmp_path)},
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "model 'm1', field 'pricing.prompt'" in result.stderr
+    assert not (tmp_path / "db.sqlite").exists()
+    assert not (tmp_path / "snap").exists()
+
+
+def test_usage_error_exits_2(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["sync", "later"])
+    assert info.value.code == 2
+
+
+def test_bad_setting_exits_2_naming_the_variable(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SYNCER_HUB_TIMEOUT", "-3")
+    assert main(["sync", "now"]) == 2
+    assert "SYNCER_HUB_TIMEOUT" in capsys.readouterr().err
