@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import tomllib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,12 +23,17 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from syncer.errors import CatalogError, CatalogIssue
+from syncer.parameters import FEATURE_PARAMETER_SCHEMAS, SAMPLING_PARAMETER_SCHEMAS
 from syncer.spec import (
     DEPRECATION_DATE_RE,
     FEATURES,
@@ -58,6 +65,13 @@ SamplingParameter = Literal[
 ]
 InputModality = Literal["text", "image", "file", "audio", "video"]
 OutputModality = Literal["text", "image", "embeddings", "audio", "video", "rerank", "speech", "transcription"]
+Category = Literal["text", "embedding", "rerank", "image", "audio", "video"]
+ParameterType = Literal["number", "integer", "boolean", "string", "array", "object"]
+KNOWN_PARAMETERS = (
+    frozenset(SAMPLING_PARAMETER_SCHEMAS)
+    | {name for params in FEATURE_PARAMETER_SCHEMAS.values() for name, _ in params}
+    | {"stream"}
+)
 
 assert set(Quantization.__args__) == set(QUANTIZATIONS)  # type: ignore[attr-defined]
 assert set(Feature.__args__) == set(FEATURES)  # type: ignore[attr-defined]
@@ -116,6 +130,54 @@ class Pricing(BaseModel):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
+def _release_date(value: object) -> object:
+    if isinstance(value, datetime) or not isinstance(value, date | str):
+        raise ValueError("release_date must be a date, YYYY-MM-DD (a TOML date or a quoted string)")
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("invalid")
+        except ValueError:
+            raise ValueError(f"release_date {value!r} is not YYYY-MM-DD") from None
+    return value
+
+
+ReleaseDate = Annotated[date, BeforeValidator(_release_date)]
+
+
+class ParameterOverride(BaseModel):
+    """The catalog's change to one request parameter of the catalog view (see syncer.parameters)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: ParameterType | None = None
+    default: StrictBool | StrictInt | StrictFloat | StrictStr | None = None
+    min: StrictInt | StrictFloat | None = None
+    max: StrictInt | StrictFloat | None = None
+    options: list[str] | None = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ParameterOverride:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        number = (
+            self.default
+            if isinstance(self.default, int | float) and not isinstance(self.default, bool)
+            else None
+        )
+        if number is not None and (
+            (self.min is not None and number < self.min) or (self.max is not None and number > self.max)
+        ):
+            raise ValueError(f"default {number} is outside min..max")
+        if self.options is not None:
+            if not self.options:
+                raise ValueError("options must not be empty when given")
+            _unique(self.options)
+            if self.default is not None and self.default not in self.options:
+                raise ValueError(f"default {self.default!r} is not one of the options")
+        return self
+
+
 class OpenRouterListing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -146,6 +208,21 @@ class CatalogModel(BaseModel):
     openrouter: OpenRouterListing | None = None
     pricing: Pricing
     datacenters: list[CountryCode] = Field(min_length=1)
+    # The catalog view (catalog.json, GET /v1/models) only:
+    provider: str | None = Field(None, min_length=1)
+    category: Category | None = None
+    release_date: ReleaseDate | None = None
+    supported_parameters: dict[str, ParameterOverride] = Field(default_factory=dict)
+
+    @field_validator("supported_parameters")
+    @classmethod
+    def _parameter_names(cls, value: dict[str, ParameterOverride]) -> dict[str, ParameterOverride]:
+        for name, override in value.items():
+            if not MODEL_PARAMETER_NAME_RE.match(name):
+                raise ValueError(f"{name!r} is not a parameter name (lower case letters, digits, '_')")
+            if name not in KNOWN_PARAMETERS and override.enabled and override.type is None:
+                raise ValueError(f"{name!r} is not a parameter the house knows: give its type")
+        return value
 
     @field_validator("hugging_face_id")
     @classmethod
@@ -178,6 +255,12 @@ class CatalogModel(BaseModel):
             raise ValueError(
                 f"max_output_length {self.max_output_length} is above context_length {self.context_length}"
             )
+        max_tokens = self.supported_parameters.get("max_tokens")
+        if max_tokens is not None and max_tokens.max is not None and max_tokens.max > self.max_output_length:
+            raise ValueError(
+                f"supported_parameters.max_tokens.max {max_tokens.max} is above max_output_length"
+                f" {self.max_output_length}"
+            )
         if not self.hugging_face_id and (
             self.created is None or self.input_modalities is None or not self.name
         ):
@@ -188,6 +271,8 @@ class CatalogModel(BaseModel):
         return self
 
 
+MODEL_PARAMETER_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
 # Keys [defaults] may set; identity keys are per model only.
 DEFAULTABLE_KEYS = frozenset(CatalogModel.model_fields) - {
     "id",
@@ -197,6 +282,7 @@ DEFAULTABLE_KEYS = frozenset(CatalogModel.model_fields) - {
     "revision",
     "created",
     "description",
+    "release_date",
 }
 
 

@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     now.add_argument("--only", nargs="+", default=[], metavar="ID", help="refresh only these model ids")
     now.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait for a running sync")
     now.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    now.add_argument("--approve", action="store_true", help="publish even what the publish guard would hold")
 
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="migrate the database to the latest schema")
@@ -39,6 +40,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     show = snapshot.add_parser("show", help="print the current snapshot")
     show.add_argument("--format", choices=("openrouter", "catalog"), default="openrouter")
+    diff = snapshot.add_parser("diff", help="what the guard holds, or what the last publish changed")
+    diff.add_argument("--json", action="store_true")
+    rollback = snapshot.add_parser(
+        "rollback", help="republish an earlier snapshot (default: the previous one)"
+    )
+    rollback.add_argument("snapshot_id", nargs="?", type=int, metavar="ID")
+    listing = snapshot.add_parser("list", help="published and held snapshots kept in the store")
+    listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--json", action="store_true")
 
     explain = commands.add_parser("explain", help="where every listed value of a model came from")
     explain.add_argument("model_id")
@@ -47,6 +57,22 @@ def _parser() -> argparse.ArgumentParser:
     runs = commands.add_parser("runs", help="recent sync runs")
     runs.add_argument("--limit", type=int, default=20)
     runs.add_argument("--json", action="store_true")
+
+    serve = commands.add_parser("serve", help="serve the snapshots: the read-only models API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+
+    schedule = commands.add_parser("schedule", help="run the sync on $SYNCER_SCHEDULE until SIGTERM")
+    schedule.add_argument("--run-now", action="store_true", help="also sync once at start")
+    schedule.add_argument("--metrics-port", type=int, metavar="P", help="serve Prometheus metrics on P")
+    schedule.add_argument("--metrics-host", default="0.0.0.0", help="address for --metrics-port")  # noqa: S104
+    schedule.add_argument("--metrics-port-file", type=Path, help=argparse.SUPPRESS)
+
+    status = commands.add_parser("status", help="last successful run, snapshot age, models failing")
+    status.add_argument("--max-age", type=float, metavar="SECONDS", help="default: $SYNCER_STATUS_MAX_AGE")
+    status.add_argument("--json", action="store_true")
 
     mirror = commands.add_parser("mirror", help="serve a folder of repos as a Hub-compatible mirror")
     mirror.add_argument("root", type=Path)
@@ -90,6 +116,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     configure_logging(settings.log_format)
 
+    if args.command == "serve":
+        from syncer.serve import serve
+
+        return serve(
+            settings, host=args.host, port=args.port, workers=args.workers, access_log=args.access_log
+        )
     if args.command == "sync":
         return _sync_now(args, settings)
     if args.command == "db":
@@ -108,6 +140,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         finally:
             engine.dispose()
         return 0
+    if args.command == "snapshot" and args.action != "show":
+        return _snapshot_admin(args, settings)
     if args.command == "snapshot":
         from syncer import snapshot
 
@@ -132,22 +166,60 @@ def _dispatch(args: argparse.Namespace) -> int:
         runs = list_runs(settings=settings, limit=args.limit)
         print(json.dumps(runs, indent=2) if args.json else format_runs(runs))
         return 0
+    if args.command == "schedule":
+        from syncer.schedule import serve as serve_schedule
+
+        return serve_schedule(settings, run_now=args.run_now, metrics_port=args.metrics_port,
+                     metrics_host=args.metrics_host, port_file=args.metrics_port_file)  # fmt: skip
+    if args.command == "status":
+        from syncer.status import collect_status, format_status
+
+        status = collect_status(settings=settings, max_age=args.max_age)
+        print(json.dumps(status, indent=2) if args.json else format_status(status))
+        return int(status["exit_code"])
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+def _snapshot_admin(args: argparse.Namespace, settings: object) -> int:
+    from syncer import publishing
+    from syncer.report import table
+    from syncer.settings import Settings
+
+    assert isinstance(settings, Settings)
+    if args.action == "diff":
+        result = publishing.snapshot_diff(settings=settings)
+        print(json.dumps(result, indent=2, default=str) if args.json else publishing.format_diff(result))
+        return 0
+    if args.action == "rollback":
+        for done in publishing.rollback(settings=settings, snapshot_id=args.snapshot_id):
+            print(
+                f"republished {done['name']}.json from snapshot {done['republished']} ({done['sha256'][:12]})"
+            )
+        return 0
+    rows = publishing.list_snapshots(settings=settings, limit=args.limit)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(table(("id", "file", "status", "published (UTC)", "sha256", "run", "note"),
+                    [(r["id"], r["name"], r["status"], r["published_at"][:19], r["sha256"][:12], r["run_id"],
+                      (r["note"] or "")[:50]) for r in rows]))  # fmt: skip
+    return 0
 
 
 def _sync_now(args: argparse.Namespace, settings: object) -> int:
     from syncer.report import Progress, summary
+    from syncer.schedule import run_and_record
     from syncer.settings import Settings
-    from syncer.sync import run_sync
 
     assert isinstance(settings, Settings)
-    report = run_sync(
+    report = run_and_record(
         settings=settings,
         catalog_path=args.catalog,
         only=args.only,
         trigger="manual",
         wait=args.wait,
         progress=Progress(),
+        approve=args.approve,
     )
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))

@@ -189,3 +189,6 @@ class PublishedSnapshot(Base):
     content: Mapped[str] = mapped_column(LONG_TEXT)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
+    #: published (written to the snapshot folder), held (stopped by the publish guard) or rollback
+    status: Mapped[str] = mapped_column(String(16), server_default="published")
+    note: Mapped[str | None] = mapped_column(Text)

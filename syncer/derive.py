@@ -2,7 +2,18 @@
 
 Each function takes parsed Hub files and returns the value together with a short provenance string
 (``config.json text_config.max_position_embeddings=262144``), so ``syncer explain`` can say where every
-listed value came from. The context-length rules follow vLLM's, the engine most providers serve with.
+listed value came from. The context-length rules follow vLLM's, the engine most providers serve with:
+
+* the text config is the top level for ``Llava*ForCausalLM``, else the first of ``text_config``,
+  ``llm_config``, ``language_config``, ``thinker_config.text_config`` (or ``thinker_config``),
+  ``decoder``, ``generator``, else the top level;
+* the smallest of the length keys present wins; null, non-integers, values <= 0 and "no limit" sentinels
+  (``int(1e30)``) are ignored; ``model_max_length`` in the model config overrides the minimum;
+* rope scaling: ``llama3``/``longrope`` (``su``) never multiply, ``default`` (``mrope``) has no factor,
+  ``yarn`` is ``original_max_position_embeddings x factor``, any other type multiplies by ``factor``;
+  per-layer-type dicts are read per entry; Gemma 3 skips rope scaling;
+* ``sliding_window`` and friends never shrink the window; the tokenizer's ``model_max_length`` is used
+  only when the model config declares no length at all.
 """
 
 from __future__ import annotations
@@ -30,29 +41,56 @@ MAX_PLAUSIBLE_LENGTH = 1_000_000_000
 NO_MULTIPLY_ROPE_TYPES = frozenset({"llama3", "longrope", "default"})
 ROPE_TYPE_ALIASES = {"su": "longrope", "mrope": "default"}
 
+# Architectures known to take images / video / audio (vLLM's multimodal registry, by family). Text-only
+# siblings of the same family (``Gemma3ForCausalLM``, ``Llama4ForCausalLM``, ``Qwen3_5ForCausalLM``) must
+# not match, so families whose text-only variants share a prefix name the multimodal class in full.
 VISION_ARCH_RE = re.compile(
     r"(VL|Vision|Llava|LLaVA|InternVL|InternLM2VE|Idefics|Pixtral|Mllama|PaliGemma|Gemma3ForConditional|"
     r"Gemma3n|Llama4ForConditional|Phi3V|Phi4MM|MiniCPMV|MiniCPMO|Molmo|Blip|Chameleon|Fuyu|Aria|"
-    r"DeepseekVL|Ovis|Omni|Kimi.*VL|Step3VL|GLM4V|Glm4v|Qwen3_5|Mistral3ForConditional|SmolVLM|Emu3)",
+    r"DeepseekVL|Ovis|Omni|Kimi.*VL|Step3VL|GLM4V|Glm4v|Qwen3_5(Moe)?ForConditional|Mistral3ForConditional|"
+    r"SmolVLM|Emu3|Florence|Cohere2Vision|AyaVision)",
 )
 VIDEO_ARCH_RE = re.compile(
-    r"(Qwen2VL|Qwen2_5_VL|Qwen3VL|Qwen3_5|Qwen2_5Omni|Qwen3Omni|LlavaNextVideo|LlavaOnevision|VideoLlava|"
-    r"Glm4v|GLM4V|KeyeVL|MiniCPMV|MiniCPMO|InternVL)",
+    r"(Qwen2VL|Qwen2_5_VL|Qwen3VL|Qwen3_5(Moe)?ForConditional|Qwen2_5Omni|Qwen3Omni|LlavaNextVideo|"
+    r"LlavaOnevision|VideoLlava|Glm4v|GLM4V|KeyeVL|MiniCPMV|MiniCPMO|InternVL)",
 )
-AUDIO_ARCH_RE = re.compile(r"(Whisper|Audio|Omni|Speech|Voxtral|Ultravox|MiniCPMO|Phi4MM)", re.IGNORECASE)
+AUDIO_ARCH_RE = re.compile(
+    r"(Whisper|Audio|Omni|Speech|Voxtral|Ultravox|MiniCPMO|Phi4MM|Wav2Vec2|Hubert)", re.IGNORECASE
+)
 IMAGE_TOKEN_KEYS = ("image_token_id", "image_token_index")
 VIDEO_TOKEN_KEYS = ("video_token_id", "video_token_index")
 AUDIO_TOKEN_KEYS = ("audio_token_id", "audio_token_index")
+IMAGE_SUBCONFIG_KEYS = ("vision_config", "vision_encoder_config", "thinker_config.vision_config")
+AUDIO_SUBCONFIG_KEYS = ("audio_config", "thinker_config.audio_config")
 
 PIPELINE_OUTPUTS = {
     "feature-extraction": "embeddings",
     "sentence-similarity": "embeddings",
     "text-ranking": "rerank",
     "text-to-image": "image",
+    "image-to-image": "image",
     "text-to-speech": "speech",
     "text-to-audio": "audio",
+    "text-to-video": "video",
     "automatic-speech-recognition": "text",
 }
+EMBEDDING_LIBRARIES = frozenset({"sentence-transformers"})
+# A Hub tag saying the model generates: architecture-based pooling guesses never override it.
+GENERATIVE_PIPELINES = frozenset(
+    {
+        "text-generation",
+        "text2text-generation",
+        "image-text-to-text",
+        "any-to-any",
+        "conversational",
+        "visual-question-answering",
+        "audio-text-to-text",
+        "video-text-to-text",
+        "automatic-speech-recognition",
+        "translation",
+        "summarization",
+    }
+)
 
 
 class DerivationError(ValueError):
@@ -75,6 +113,8 @@ class HubFiles:
     preprocessor_config: Mapping[str, Any] | None = None
     has_video_preprocessor: bool = False
     pipeline_tag: str | None = None
+    tags: tuple[str, ...] = ()
+    library_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,26 +152,39 @@ def _model_types(config: Mapping[str, Any], text: Mapping[str, Any]) -> str:
     return f"{config.get('model_type', '')} {text.get('model_type', '')}"
 
 
-def _rope_entries(text: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
-    for owner, prefix in ((text, ""), (config, "")):
+def _rope_entries(
+    text: Mapping[str, Any], prefix: str, config: Mapping[str, Any]
+) -> tuple[str, Mapping[str, Any]] | None:
+    """The rope dict of the text config (else the top level's), and its path for provenance."""
+    for owner, owner_prefix in ((text, prefix), (config, "")):
         for key in ("rope_parameters", "rope_scaling"):
             rope = owner.get(key)
             if isinstance(rope, Mapping) and rope:
-                return prefix + key, rope
+                return owner_prefix + key, rope
     return None
 
 
-def _scale(base: int, rope: Mapping[str, Any], text: Mapping[str, Any], where: str) -> tuple[int, str]:
-    """Apply one rope-scaling dict to a base length, the way vLLM does."""
+def _rope_type(rope: Mapping[str, Any], where: str) -> tuple[str, str]:
+    """(normalised type, type as written)."""
     raw_type = rope.get("rope_type", rope.get("type", "default"))
+    if raw_type is None:
+        raw_type = "default"
     if not isinstance(raw_type, str):
         raise DerivationError(f"{where}.rope_type is not a string: {raw_type!r}")
-    rope_type = ROPE_TYPE_ALIASES.get(raw_type, raw_type)
+    return ROPE_TYPE_ALIASES.get(raw_type, raw_type), raw_type
+
+
+def _scale(base: int, rope: Mapping[str, Any], text: Mapping[str, Any], where: str) -> tuple[int, str | None]:
+    """Apply one rope-scaling dict to a base length, the way vLLM does.
+
+    Returns the length and, when the rope dict changed it, how (``rope_scaling yarn 4096 x 40``).
+    """
+    rope_type, raw_type = _rope_type(rope, where)
     if rope_type in NO_MULTIPLY_ROPE_TYPES:
-        return base, f"{where} {raw_type} (no multiply)"
+        return base, None
     factor = rope.get("factor")
     if factor is None:
-        return base, f"{where} {raw_type} without factor"
+        return base, None
     if (
         isinstance(factor, bool)
         or not isinstance(factor, int | float)
@@ -146,7 +199,7 @@ def _scale(base: int, rope: Mapping[str, Any], text: Mapping[str, Any], where: s
         if original is not None:
             if not _valid_length(original):
                 raise DerivationError(f"{where}.original_max_position_embeddings is invalid: {original!r}")
-            return int(original * factor), f"{where} yarn {original} x {_num(factor)}"
+            return int(original * factor), f"{where} {raw_type} {original} x {_num(factor)}"
     return int(base * factor), f"{where} {raw_type} {base} x {_num(factor)}"
 
 
@@ -154,49 +207,53 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def _length_candidates(owner: Mapping[str, Any], prefix: str) -> list[tuple[int, str]]:
+    return [
+        (owner[key], f"{prefix}{key}")
+        for key in LENGTH_KEYS
+        if key != "model_max_length" and _valid_length(owner.get(key))
+    ]
+
+
 def derive_context_length(
     config: Mapping[str, Any], tokenizer_config: Mapping[str, Any] | None = None
 ) -> Sourced | None:
     """The native context window vLLM would accept, or None when nothing declares one."""
     text, prefix = select_text_config(config)
-    candidates: list[tuple[int, str]] = []
+    # The text config's own keys win; the top level speaks only when the text config is silent.
+    candidates = _length_candidates(text, prefix) or (_length_candidates(config, "") if prefix else [])
     for owner, owner_prefix in ((text, prefix), (config, "")):
-        for key in LENGTH_KEYS:
-            if key == "model_max_length":
-                continue
-            value = owner.get(key)
-            if _valid_length(value):
-                candidates.append((value, f"{owner_prefix}{key}"))
-            elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-                raise DerivationError(f"config.json {owner_prefix}{key} is negative: {value!r}")
-        if candidates:
-            break  # the text config's own keys win over the top level's
-    model_max = text.get("model_max_length", config.get("model_max_length"))
-    if _valid_length(model_max):
-        # Cohere Command-R: max_position_embeddings 8192, model_max_length 131072; the latter is served.
-        return Sourced(
-            model_max, f"config.json {prefix if 'model_max_length' in text else ''}model_max_length"
-        )
+        model_max = owner.get("model_max_length")
+        if _valid_length(model_max):
+            # Cohere Command-R: max_position_embeddings 8192, model_max_length 131072; the latter is served.
+            source = f"config.json {owner_prefix}model_max_length={model_max}"
+            if candidates:
+                base, base_key = min(candidates)
+                source += f" (overrides {base_key}={base})"
+            return Sourced(model_max, source)
     if not candidates:
         tok_max = (tokenizer_config or {}).get("model_max_length")
         if _valid_length(tok_max):
-            return Sourced(tok_max, "tokenizer_config.json model_max_length (config.json declares no length)")
+            return Sourced(
+                tok_max, f"tokenizer_config.json model_max_length={tok_max} (config.json declares no length)"
+            )
         return None
     base, base_key = min(candidates)
     source = f"config.json {base_key}={base}"
     if "gemma3" in _model_types(config, text):
         return Sourced(base, source + " (gemma3: rope scaling not applied)")
-    rope_found = _rope_entries(text, config)
+    rope_found = _rope_entries(text, prefix, config)
     if rope_found is None:
         return Sourced(base, source)
     rope_key, rope = rope_found
     if all(isinstance(v, Mapping) for v in rope.values()):
-        # Per-layer-type rope (transformers 5): the full-attention layers bound the window.
+        # Per-layer-type rope (transformers 5): each entry on its own; the full-attention layers bound the
+        # window, else the longest reach of any layer type.
         results = {name: _scale(base, sub, text, f"{rope_key}.{name}") for name, sub in rope.items()}
-        chosen = results.get("full_attention") or max(results.values())
-        return Sourced(chosen[0], f"{source}, {chosen[1]}")
-    length, how = _scale(base, rope, text, rope_key)
-    return Sourced(length, f"{source}, {how}" if length != base or "no multiply" in how else source)
+        length, how = results.get("full_attention") or max(results.values(), key=lambda r: r[0])
+    else:
+        length, how = _scale(base, rope, text, rope_key)
+    return Sourced(length, f"config.json {how}" if how else source)
 
 
 def _has_mapping(config: Mapping[str, Any], *keys: str) -> str | None:
@@ -210,75 +267,119 @@ def _has_mapping(config: Mapping[str, Any], *keys: str) -> str | None:
 
 
 def _has_token(config: Mapping[str, Any], text: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
-    for owner in (config, text, config.get("thinker_config") or {}):
+    owners = [(config, ""), (text, "text config "), (config.get("thinker_config") or {}, "thinker_config.")]
+    for owner, where in owners:
         for key in keys:
-            if (
-                isinstance(owner, Mapping)
-                and isinstance(owner.get(key), int)
-                and not isinstance(owner.get(key), bool)
-            ):
-                return key
+            value = owner.get(key) if isinstance(owner, Mapping) else None
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                return f"{where}{key}"
+    return None
+
+
+def _pooling_output(files: HubFiles, archs: list[str]) -> tuple[str, str] | None:
+    """Embedding and rerank models: their output is not text. (output, why)."""
+    config = files.config
+    if files.pipeline_tag in GENERATIVE_PIPELINES:
+        return None
+    if files.library_name in EMBEDDING_LIBRARIES or any(t in EMBEDDING_LIBRARIES for t in files.tags):
+        return "embeddings", f"library {files.library_name or 'sentence-transformers'}"
+    for arch in archs:
+        if arch.endswith("ForSequenceClassification"):
+            labels = config.get("id2label")
+            num = config.get("num_labels", len(labels) if isinstance(labels, Mapping) else None)
+            if num == 1:  # one score per (query, document) pair: a cross-encoder
+                return "rerank", f"architecture {arch} with a single label (cross-encoder)"
+        auto_map = config.get("auto_map")
+        generative = isinstance(auto_map, Mapping) and any(
+            "CausalLM" in str(k) or "Seq2Seq" in str(k) for k in auto_map
+        )
+        if (
+            re.fullmatch(r"[A-Za-z0-9_]+Model", arch)
+            and not arch.endswith(("LMHeadModel", "ForCausalLM"))
+            and not generative
+        ):  # a bare encoder/decoder without a generation head (XLMRobertaModel, BertModel, Qwen3Model)
+            return "embeddings", f"architecture {arch} (no generation head)"
     return None
 
 
 def derive_modalities(files: HubFiles) -> tuple[Sourced, Sourced]:
-    """Input and output modalities from the config, the processors and the pipeline tag."""
+    """Input and output modalities from the config, the processors and the pipeline tag.
+
+    Never from the tokenizer's special tokens: GLM-4.5 declares image tokens and is text-only.
+    """
     config = files.config
     text, _ = select_text_config(config)
-    archs = " ".join(_architectures(config))
+    arch_list = _architectures(config)
+    archs = " ".join(arch_list)
     inputs = ["text"]
     why = ["text: always"]
+    pre = files.preprocessor_config or {}
 
     reason = (
-        _has_mapping(config, "vision_config", "vision_encoder_config", "thinker_config.vision_config")
+        _has_mapping(config, *IMAGE_SUBCONFIG_KEYS)
+        or ("mm_vision_tower" if isinstance(config.get("mm_vision_tower"), str) else None)
         or _has_token(config, text, IMAGE_TOKEN_KEYS)
         or (f"architecture {archs}" if VISION_ARCH_RE.search(archs) else None)
     )
-    pre = files.preprocessor_config or {}
     pre_kind = str(pre.get("image_processor_type") or pre.get("processor_class") or "")
     if not reason and ("ImageProcessor" in pre_kind or "image_mean" in pre):
         reason = f"preprocessor_config.json {pre_kind or 'image_mean'}"
     if reason:
         inputs.append("image")
-        why.append(f"image: {reason}")
+        why.append(
+            f"image: config.json {reason}" if not reason.startswith("preprocessor") else f"image: {reason}"
+        )
 
-    reason = (
-        _has_token(config, text, VIDEO_TOKEN_KEYS)
-        or ("video_preprocessor_config.json" if files.has_video_preprocessor else None)
-        or (f"architecture {archs}" if VIDEO_ARCH_RE.search(archs) else None)
+    reason = _has_token(config, text, VIDEO_TOKEN_KEYS) or (
+        f"architecture {archs}" if VIDEO_ARCH_RE.search(archs) else None
     )
     if reason:
-        inputs.append("video")
+        why.append(f"video: config.json {reason}")
+    elif files.has_video_preprocessor:
+        reason = "video_preprocessor_config.json"
         why.append(f"video: {reason}")
+    if reason:
+        inputs.append("video")
 
     feature_extractor = str(pre.get("feature_extractor_type") or "")
     reason = (
-        _has_mapping(config, "audio_config", "thinker_config.audio_config")
+        _has_mapping(config, *AUDIO_SUBCONFIG_KEYS)
         or _has_token(config, text, AUDIO_TOKEN_KEYS)
         or (f"architecture {archs}" if AUDIO_ARCH_RE.search(archs) else None)
-        or (f"preprocessor_config.json {feature_extractor}" if "Whisper" in feature_extractor else None)
     )
     if reason:
-        inputs.append("audio")
+        why.append(f"audio: config.json {reason}")
+    elif feature_extractor and ("Whisper" in feature_extractor or "sampling_rate" in pre):
+        reason = f"preprocessor_config.json {feature_extractor}"
         why.append(f"audio: {reason}")
+    if reason:
+        inputs.append("audio")
 
     outputs = ["text"]
     out_why = "text"
     pipeline_output = PIPELINE_OUTPUTS.get(files.pipeline_tag or "")
+    pooling = _pooling_output(files, arch_list)
     if pipeline_output and pipeline_output != "text":
         outputs, out_why = [pipeline_output], f"pipeline_tag {files.pipeline_tag}"
+    elif pooling is not None:
+        outputs, out_why = [pooling[0]], f"config.json {pooling[1]}"
     talker = config.get("talker_config")
-    if isinstance(talker, Mapping) and config.get("enable_audio_output", True) is not False:
+    if (
+        isinstance(talker, Mapping)
+        and config.get("enable_audio_output", True) is not False
+        and config.get("enable_talker", True) is not False
+        and "audio" not in outputs
+    ):
         outputs.append("audio")
-        out_why += ", audio: talker_config with audio output enabled"
+        out_why += ", audio: config.json talker_config with audio output enabled"
     return (
         Sourced(tuple(inputs), "hub: " + "; ".join(why)),
         Sourced(tuple(outputs), "hub: " + out_why),
     )
 
 
-TOOLS_RE = re.compile(r"\btools\b")
-REASONING_RE = re.compile(r"enable_thinking|<think>|reasoning_content")
+TOOLS_RE = re.compile(r"\btools\b|\btool_calls\b")
+REASONING_RE = re.compile(r"enable_thinking|<think>|reasoning_content|reasoning_effort")
 
 
 def chat_template_text(files: HubFiles) -> tuple[str | None, str]:
@@ -288,7 +389,7 @@ def chat_template_text(files: HubFiles) -> tuple[str | None, str]:
     if isinstance(template, str):
         return template, "tokenizer_config.json chat_template"
     if isinstance(template, list):  # named templates: [{"name": ..., "template": ...}]
-        joined = "\n".join(t.get("template", "") for t in template if isinstance(t, Mapping))
+        joined = "\n".join(str(t.get("template", "")) for t in template if isinstance(t, Mapping))
         return joined or None, "tokenizer_config.json chat_template"
     return None, "no chat template"
 
@@ -314,6 +415,46 @@ def derive_facts(files: HubFiles) -> DerivedFacts:
         output_modalities=outputs,
         template_features=derive_template_features(files),
     )
+
+
+CATEGORY_BY_PIPELINE = {
+    "feature-extraction": "embedding",
+    "sentence-similarity": "embedding",
+    "text-ranking": "rerank",
+    "text-to-image": "image",
+    "image-to-image": "image",
+    "unconditional-image-generation": "image",
+    "automatic-speech-recognition": "audio",
+    "text-to-speech": "audio",
+    "text-to-audio": "audio",
+    "audio-to-audio": "audio",
+    "audio-classification": "audio",
+    "text-to-video": "video",
+    "image-to-video": "video",
+}
+CATEGORY_BY_OUTPUT = {
+    "embeddings": "embedding",
+    "rerank": "rerank",
+    "image": "image",
+    "speech": "audio",
+    "transcription": "audio",
+    "audio": "audio",
+    "video": "video",
+}
+
+
+def derive_category(output_modalities: tuple[str, ...] | list[str], pipeline_tag: str | None) -> Sourced:
+    """``text`` for chat/completion models (vision and reasoning are capabilities, not categories), else
+    ``embedding``, ``rerank``, ``image``, ``audio`` or ``video``: from what the model gives, then the tag."""
+    if "text" not in output_modalities:
+        for modality in output_modalities:
+            if modality in CATEGORY_BY_OUTPUT:
+                return Sourced(
+                    CATEGORY_BY_OUTPUT[modality], f"output_modalities {','.join(output_modalities)}"
+                )
+    if pipeline_tag in CATEGORY_BY_PIPELINE:
+        return Sourced(CATEGORY_BY_PIPELINE[pipeline_tag], f"pipeline_tag {pipeline_tag}")
+    return Sourced("text", f"output_modalities {','.join(output_modalities)}")
 
 
 def display_name(repo_id: str) -> str:

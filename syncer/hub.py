@@ -191,6 +191,8 @@ class HubClient:
                 ),
                 has_video_preprocessor="video_preprocessor_config.json" in siblings,
                 pipeline_tag=info.pipeline_tag if isinstance(info.pipeline_tag, str) else None,
+                tags=tuple(t for t in (info.tags or []) if isinstance(t, str)),
+                library_name=info.library_name if isinstance(info.library_name, str) else None,
             )
             created = info.created_at
             return RepoFacts(

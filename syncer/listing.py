@@ -66,6 +66,7 @@ def merge_model(
     catalog_file: str,
     defaults_keys: frozenset[str] = frozenset(),
     first_seen_at: datetime | None = None,
+    not_ready_reason: str | None = None,
 ) -> Merged:
     """Decide every listed value of one model. ``facts`` None means the Hub never resolved it."""
     prov: dict[str, str] = {}
@@ -166,7 +167,12 @@ def merge_model(
                 )
     sampling = list(model.supported_sampling_parameters)
     prov["supported_sampling_parameters"] = _from(model, "supported_sampling_parameters", defaults_keys)
-    prov["is_ready"] = _from(model, "is_ready", defaults_keys)
+    is_ready = model.is_ready and not_ready_reason is None
+    prov["is_ready"] = (
+        f"sync health: {not_ready_reason}"
+        if model.is_ready and not_ready_reason
+        else _from(model, "is_ready", defaults_keys)
+    )
     prov["datacenters"] = _from(model, "datacenters", defaults_keys)
     if model.quantization:
         prov["quantization"] = _from(model, "quantization", defaults_keys)
@@ -190,7 +196,7 @@ def merge_model(
             "pricing": pricing,
             "supported_sampling_parameters": sampling,
             "supported_features": features,
-            "is_ready": model.is_ready,
+            "is_ready": is_ready,
             "openrouter": {"slug": model.openrouter.slug},
             "datacenters": [{"country_code": c} for c in model.datacenters],
         }

@@ -27,6 +27,13 @@ from sqlalchemy.engine import make_url
 from syncer.errors import LockHeldError
 
 LOCK_NAME = "syncer.sync"
+# GET_LOCK names are server-wide on MariaDB/MySQL: scope ours to the database (two deployments sharing a
+# server must not block each other). Names are limited to 64 characters.
+_MYSQL_NAME_MAX = 64
+# How long a second run keeps looking for the holder's description (a holder migrating a fresh database
+# has not written its run row yet); it never takes the lock meanwhile.
+DESCRIBE_WAIT = 5.0
+_APP_NAME_PREFIX = "syncer-lock "
 # pg_try_advisory_lock takes a bigint; a fixed key derived from the name keeps replicas agreeing.
 PG_LOCK_KEY = int.from_bytes(LOCK_NAME.encode().ljust(8, b"\0")[:8], "big", signed=True)
 
@@ -43,6 +50,10 @@ def _describe(holder: dict[str, Any] | None) -> str:
     except (KeyError, ValueError):
         since = "?"
     return f"since {since} on {holder.get('host', '?')}, pid {holder.get('pid', '?')}"
+
+
+def mysql_lock_name(engine: Engine) -> str:
+    return f"{LOCK_NAME}.{engine.url.database or ''}"[:_MYSQL_NAME_MAX]
 
 
 def _sqlite_lock_path(engine: Engine) -> Path:
@@ -68,7 +79,9 @@ def sync_lock(engine: Engine, *, wait: float = 0.0, poll: float = 0.5) -> Iterat
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise LockHeldError(_describe(_read_holder_file(path))) from None
+                        raise LockHeldError(
+                            _describe(_retry_holder(lambda: _read_holder_file(path)))
+                        ) from None
                     time.sleep(poll)
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(holder_description()).encode(), 0)
@@ -83,13 +96,25 @@ def sync_lock(engine: Engine, *, wait: float = 0.0, poll: float = 0.5) -> Iterat
             if backend == "postgresql":
                 got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY}).scalar()
             else:
-                got = connection.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": LOCK_NAME}).scalar() == 1
+                got = (
+                    connection.execute(
+                        text("SELECT GET_LOCK(:n, 0)"), {"n": mysql_lock_name(engine)}
+                    ).scalar()
+                    == 1
+                )
             connection.commit()
             if got:
                 break
             if time.monotonic() >= deadline:
-                raise LockHeldError(_describe(_running_holder(engine)))
+                raise LockHeldError(_describe(_retry_holder(lambda: _server_holder(engine))))
             time.sleep(poll)
+        if backend == "postgresql":
+            # Say who we are on the lock's own session, so a second run can name us (pg_stat_activity).
+            holder = holder_description()
+            tag = f"{_APP_NAME_PREFIX}{int(time.time())} {holder['pid']} {holder['host']}"[:63]
+            with contextlib.suppress(Exception):
+                connection.execute(text("SELECT set_config('application_name', :v, false)"), {"v": tag})
+                connection.commit()
         try:
             yield
         finally:
@@ -97,7 +122,7 @@ def sync_lock(engine: Engine, *, wait: float = 0.0, poll: float = 0.5) -> Iterat
                 if backend == "postgresql":
                     connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
                 else:
-                    connection.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": LOCK_NAME})
+                    connection.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": mysql_lock_name(engine)})
                 connection.commit()
     finally:
         # Invalidate instead of returning to the pool: the session ends, and any lock with it.
@@ -127,3 +152,98 @@ def _running_holder(engine: Engine) -> dict[str, Any] | None:
         if run is not None:
             return {"host": run.host, "pid": run.pid, "since": run.started_at.isoformat()}
     return None
+
+
+def _retry_holder(read: Any, wait: float = DESCRIBE_WAIT, poll: float = 0.2) -> dict[str, Any] | None:
+    """Who holds the lock; a holder that just took it may not have said so yet: look again, briefly."""
+    deadline = time.monotonic() + wait
+    while True:
+        holder: dict[str, Any] | None = read()
+        if holder or time.monotonic() >= deadline:
+            return holder
+        time.sleep(poll)
+
+
+def _server_holder(engine: Engine) -> dict[str, Any] | None:
+    if engine.url.get_backend_name() == "postgresql":
+        holder = _pg_holder(engine)
+        if holder is not None:
+            return holder
+    return _running_holder(engine)
+
+
+def _pg_holder(engine: Engine) -> dict[str, Any] | None:
+    """The session holding our advisory lock, as it named itself in ``application_name``."""
+    query = text(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND ((l.classid::bigint << 32) | l.objid::bigint) = :k"
+    )
+    with contextlib.suppress(Exception), engine.connect() as conn:
+        names = [str(n or "") for n in conn.execute(query, {"k": PG_LOCK_KEY}).scalars()]
+        if not names:
+            return None
+        for name in names:
+            if name.startswith(_APP_NAME_PREFIX):
+                epoch, pid, host = [*name[len(_APP_NAME_PREFIX) :].split(" ", 2), "?", "?"][:3]
+                with contextlib.suppress(ValueError):
+                    since = datetime.fromtimestamp(int(epoch), UTC).isoformat()
+                    return {"host": host, "pid": int(pid), "since": since}
+    return None
+
+
+def lock_holder(engine: Engine) -> dict[str, Any] | None:
+    """Who holds the lock right now, without taking it (None when nobody does). For ``syncer status``."""
+    backend = engine.url.get_backend_name()
+    if backend == "sqlite":
+        path = _sqlite_lock_path(engine)
+        if not path.exists():
+            return None
+        return (_read_holder_file(path) or {}) if _sqlite_lock_taken(path) else None
+    if backend == "postgresql":
+        with engine.connect() as conn:
+            held = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND ((classid::bigint << 32) | objid::bigint) = :k"
+                ),
+                {"k": PG_LOCK_KEY},
+            ).scalar()
+        return (_server_holder(engine) or {}) if held else None
+    with engine.connect() as conn:
+        used = conn.execute(text("SELECT IS_USED_LOCK(:n)"), {"n": mysql_lock_name(engine)}).scalar()
+    return (_running_holder(engine) or {}) if used is not None else None
+
+
+def describe_holder(holder: dict[str, Any] | None) -> str:
+    return _describe(holder)
+
+
+def _sqlite_lock_taken(path: Path) -> bool:
+    """Whether someone holds the flock on ``path``, without taking it when the kernel can tell us."""
+    inode = path.stat().st_ino
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        lines = []
+    else:
+        for line in lines:
+            fields = line.split()
+            if "->" in fields:  # a waiter, not a holder
+                continue
+            if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
+                return True
+        return False
+    # No /proc/locks: a shared lock conflicts only with a holder's exclusive one; dropped at once.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

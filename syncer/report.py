@@ -30,7 +30,8 @@ STATUS_WORDS = {
     "unchanged": "ok (unchanged)",
     "failed": "FAILED, kept last good facts",
     "unresolved": "FAILED, never resolved: not listed",
-    "skipped": "not synced this run (--only)",
+    "skipped": "not looked up this run (--only or stopped)",
+    "dropped": "DROPPED: gone from the Hub too long",
 }
 
 
@@ -59,6 +60,12 @@ def summary(report: SyncReport) -> str:
         f" of {len(report.outcomes)} models; Hub requests: {requests}"
     )
     parts.append("\n" + counts)
+    if report.message:
+        parts.append(f"note: {report.message}")
+    if report.held:
+        parts.append("\nPUBLISH HELD by the guard; the published snapshots stay as they were:")
+        parts += [f"  - {reason}" for reason in report.held_reasons]
+        parts.append("  review with `syncer snapshot diff`, then publish with `syncer sync now --approve`")
     for name, changed in report.changed.items():
         path = report.snapshot_dir / f"{name}.json"
         parts.append(f"{'wrote' if changed else 'unchanged'}: {path}")

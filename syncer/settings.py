@@ -36,6 +36,37 @@ class Settings(BaseSettings):
     max_config_bytes: int = Field(2_000_000, ge=1024, description="size cap of config-like Hub files")
     max_template_bytes: int = Field(8_000_000, ge=1024, description="size cap of tokenizer_config.json")
 
+    # Scheduling and health (`syncer schedule`, `syncer status`, metrics)
+    schedule: str = Field("*/30 * * * *", description="cron: 5 fields, or 6 with seconds first (UTC)")
+    schedule_misfire_grace: float = Field(300.0, gt=0, description="seconds a late tick may still run (once)")
+    stop_grace: float = Field(300.0, gt=0, description="seconds a stopping scheduler waits for its run")
+    status_max_age: float = Field(7200.0, gt=0, description="`syncer status` fails past this success age")
+    metrics_textfile: Path | None = Field(None, description="Prometheus textfile written after each run")
+
+    # Publish guard and stale policy
+    publish_max_removed_share: float = Field(
+        0.10, ge=0, le=1, description="hold a publish that removes more than this share of the listing"
+    )
+    stale_drop_after_runs: int = Field(
+        3, ge=1, description="drop a not-found model after this many failed runs"
+    )
+    stale_drop_after_days: float | None = Field(None, gt=0, description="...or after it was stale this long")
+    stale_not_ready_after_hours: float | None = Field(
+        None, gt=0, description="list a stale model with is_ready=false after this many hours (unset: never)"
+    )
+
+    # `syncer serve`
+    api_token: SecretStr | None = Field(
+        None, description="bearer token required for ?format=openrouter; unset/empty = open"
+    )
+    serve_max_snapshot_age: float = Field(
+        0,
+        ge=0,
+        description="seconds since a snapshot file was written before /healthz says 503; 0 = no limit",
+    )
+    serve_reload_interval: float = Field(1.0, gt=0, le=3600, description="seconds between snapshot polls")
+    serve_cache_max_age: int = Field(10, ge=0, le=86400, description="Cache-Control max-age of listings")
+
     hf_endpoint: str = Field(
         DEFAULT_HF_ENDPOINT, validation_alias=AliasChoices("HF_ENDPOINT", "SYNCER_HF_ENDPOINT")
     )
@@ -50,6 +81,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from syncer.schedule import parse_schedule
+
+        parse_schedule(value)  # raises ValueError naming the problem
+        return " ".join(value.split())
 
     @field_validator("database_url")
     @classmethod

@@ -179,10 +179,12 @@ def load_listing(session: Session) -> list[ListingEntry]:
     return list(session.scalars(select(ListingEntry).order_by(ListingEntry.model_id)))
 
 
-def latest_snapshot(session: Session, *, name: str) -> PublishedSnapshot | None:
+def latest_snapshot(
+    session: Session, *, name: str, statuses: Sequence[str] = ("published", "rollback")
+) -> PublishedSnapshot | None:
     return session.scalars(
         select(PublishedSnapshot)
-        .where(PublishedSnapshot.name == name)
+        .where(PublishedSnapshot.name == name, PublishedSnapshot.status.in_(statuses))
         .order_by(PublishedSnapshot.published_at.desc(), PublishedSnapshot.id.desc())
         .limit(1)
     ).first()

@@ -16,12 +16,15 @@ OpenRouter view. The report says which.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ from syncer.catalog import Catalog, CatalogModel, load_catalog
 from syncer.db import CatalogEntry, HubFacts, ListingEntry, ModelPrice, PublishedSnapshot, SyncRun
 from syncer.derive import DerivationError, derive_facts
 from syncer.errors import CatalogError, CatalogIssue, HubDataError, HubError, SyncerError
+from syncer.guard import diff_listings, suspicious
 from syncer.hub import HubClient, RepoFacts, RequestCounter
 from syncer.listing import Facts, Merged, catalog_document, merge_model, openrouter_document
 from syncer.lock import sync_lock
@@ -48,6 +52,8 @@ from syncer.store import (
 )
 
 SYNCED, UNCHANGED, FAILED, UNRESOLVED, SKIPPED = "synced", "unchanged", "failed", "unresolved", "skipped"
+DROPPED = "dropped"
+STALE_KINDS = ("not_found", "gated_no_access")
 
 
 @dataclass
@@ -74,14 +80,21 @@ class SyncReport:
     changed: dict[str, bool]
     requests: dict[str, int]
     message: str | None = None
+    held_reasons: list[str] = field(default_factory=list)
+    diff: dict[str, Any] | None = None
+    errors: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[ModelOutcome]:
-        return [o for o in self.outcomes if o.status in (FAILED, UNRESOLVED)]
+        return [o for o in self.outcomes if o.status in (FAILED, UNRESOLVED, DROPPED)]
+
+    @property
+    def held(self) -> bool:
+        return bool(self.held_reasons)
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or self.held else 0
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -95,7 +108,10 @@ class SyncReport:
             "snapshots": {n: str(self.snapshot_dir / f) for n, f in snap.FILE_NAMES.items()},
             "changed": self.changed,
             "hub_requests": self.requests,
+            "hub_errors": self.errors,
             "message": self.message,
+            "held": self.held_reasons,
+            "diff": self.diff,
             "models": [asdict(o) for o in self.outcomes],
         }
 
@@ -164,9 +180,14 @@ def make_hub_client(settings: Settings, counter: RequestCounter | None = None) -
 
 
 def _fetch_all(
-    client: HubClient, models: Sequence[CatalogModel], concurrency: int
+    client: HubClient,
+    models: Sequence[CatalogModel],
+    concurrency: int,
+    stop: threading.Event | None = None,
 ) -> dict[str, Facts | HubError]:
-    def one(model: CatalogModel) -> Facts | HubError:
+    def one(model: CatalogModel) -> Facts | HubError | None:
+        if stop is not None and stop.is_set():
+            return None  # graceful stop: not looked up, keeps its previous facts (as if skipped)
         try:
             return facts_from_hub(
                 client.fetch(model_id=model.id, repo_id=model.hugging_face_id, revision=model.revision)
@@ -181,7 +202,9 @@ def _fetch_all(
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(on_hub) or 1))) as pool:
         futures = {pool.submit(one, m): m.id for m in on_hub}
         for future in as_completed(futures):
-            results[futures[future]] = future.result()
+            result = future.result()
+            if result is not None:
+                results[futures[future]] = result
     return results
 
 
@@ -197,9 +220,12 @@ def run_sync(
     trigger: str = "manual",
     wait: float = 0.0,
     progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    approve: bool = False,
 ) -> SyncReport:
     """One full sync. Raises ConfigError/StoreError/LockHeldError/PublishError; per-model Hub errors
-    end up in the report instead."""
+    end up in the report instead. When ``stop`` is set mid-run, no new Hub lookup starts: models not
+    yet looked up keep their previous facts (as if skipped), and the run still commits and publishes."""
     path = catalog_path or settings.catalog
     catalog = load_catalog(path)
     by_id = catalog.by_id()
@@ -214,7 +240,7 @@ def run_sync(
         with sync_lock(engine, wait=wait):
             check_schema(engine, create_if_empty=True)
             return _run_locked(settings=settings, catalog=catalog, only=only, trigger=trigger, engine=engine,
-                               progress=progress)  # fmt: skip
+                               progress=progress, stop=stop, approve=approve)  # fmt: skip
     finally:
         engine.dispose()
 
@@ -227,6 +253,8 @@ def _run_locked(
     trigger: str,
     engine: Any,
     progress: ProgressCallback | None,
+    stop: threading.Event | None = None,
+    approve: bool = False,
 ) -> SyncReport:
     started = _now()
     make_session = sessions(engine)
@@ -243,7 +271,8 @@ def _run_locked(
         run_id = run.id
     try:
         report = _sync_stages(settings=settings, catalog=catalog, only=only, make_session=make_session,
-                              run_id=run_id, started=started, progress=progress)  # fmt: skip
+                              run_id=run_id, started=started, progress=progress, stop=stop,
+                              approve=approve)  # fmt: skip
     except SyncerError as exc:
         with make_session.begin() as session:
             session.execute(
@@ -264,6 +293,8 @@ def _sync_stages(
     run_id: int,
     started: datetime,
     progress: ProgressCallback | None,
+    stop: threading.Event | None = None,
+    approve: bool = False,
 ) -> SyncReport:
     with make_session() as session:
         previous_rows = load_facts(session)
@@ -273,7 +304,8 @@ def _sync_stages(
     selected = [m for m in catalog.models if not only or m.id in only]
     counter = RequestCounter()
     client = make_hub_client(settings, counter)
-    fetched = _fetch_all(client, selected, settings.hub_concurrency)
+    fetched = _fetch_all(client, selected, settings.hub_concurrency, stop)
+    not_looked_up = sum(1 for m in selected if m.hugging_face_id and m.id not in fetched)
 
     now = _now()
     merged: dict[str, Merged] = {}
@@ -295,26 +327,32 @@ def _sync_stages(
             outcome.status = FAILED if prior is not None else UNRESOLVED
             outcome.error_kind, outcome.error = result.kind, str(result)
             outcome.commit = prior.commit_sha if prior else None
-            facts_rows.append(_failure_row(model, result, previous_rows.get(model.id), now))
+            row = _failure_row(model, result, previous_rows.get(model.id), now)
+            facts_rows.append(row)
+            drop_reason = _drop_reason(settings, row, now) if prior is not None else None
+            if drop_reason:
+                facts, outcome.status = None, DROPPED
+                outcome.warnings.append(f"DROPPED from the listing: {drop_reason}")
         else:
             facts = prior
             outcome.commit = prior.commit_sha if prior else None
         first_seen = previous_entries[model.id].first_seen_at if model.id in previous_entries else now
         result_merged = merge_model(
             model=model, facts=facts, catalog_file=str(catalog.path), defaults_keys=catalog.defaulted.get(model.id, frozenset()),
-            first_seen_at=first_seen,
+            first_seen_at=first_seen, not_ready_reason=_not_ready_reason(settings, facts, now),
         )  # fmt: skip
         merged[model.id] = result_merged
         issues += result_merged.issues
         outcome.context_length = result_merged.catalog_entry["context_length"]
         outcome.input_modalities = list(result_merged.catalog_entry["input_modalities"])
         outcome.listed = result_merged.openrouter_entry is not None
-        outcome.warnings = list(result_merged.warnings)
+        outcome.warnings += list(result_merged.warnings)
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome, index, total)
     if issues:
         raise CatalogError(catalog.path, issues)
+    message = _run_message(outcomes, not_looked_up)
 
     openrouter_doc = openrouter_document([m.openrouter_entry for m in merged.values() if m.openrouter_entry])
     catalog_doc = catalog_document([m.catalog_entry for m in merged.values()])
@@ -322,6 +360,21 @@ def _sync_stages(
         snap.OPENROUTER: snap.validated_bytes(snap.OPENROUTER, openrouter_doc),
         snap.CATALOG: snap.validated_bytes(snap.CATALOG, catalog_doc),
     }
+
+    # The publish guard compares with what readers see now (the published file).
+    current = snap.read_current(settings.snapshot_dir, snap.OPENROUTER)
+    current_doc = _parse_or_none(current)
+    listing_diff = diff_listings(current_doc, openrouter_doc)
+    held_reasons = (
+        []
+        if approve or current_doc is None
+        else suspicious(
+            listing_diff,
+            old_count=len(current_doc.get("data", [])),
+            still_flagged={m.id for m in catalog.models if m.openrouter is not None},
+            max_removed_share=settings.publish_max_removed_share,
+        )
+    )
 
     # Stage 5: one transaction for catalog, facts and merged records.
     with make_session.begin() as session:
@@ -377,7 +430,10 @@ def _sync_stages(
     snapshot_dir = settings.snapshot_dir
     snapshot_dir.mkdir(parents=True, exist_ok=True)
     snap.remove_stray_temp_files(snapshot_dir)
-    changed = {name: snap.publish_bytes(snapshot_dir, name, data) for name, data in rendered.items()}
+    if held_reasons:
+        changed = dict.fromkeys(rendered, False)
+    else:
+        changed = {name: snap.publish_bytes(snapshot_dir, name, data) for name, data in rendered.items()}
     finished = _now()
     report = SyncReport(
         run_id=run_id,
@@ -387,10 +443,14 @@ def _sync_stages(
         outcomes=outcomes,
         changed=changed,
         requests=dict(counter.requests),
+        message=message,
+        held_reasons=held_reasons,
+        diff=listing_diff.as_dict(),
+        errors=dict(counter.errors),
     )
     with make_session.begin() as session:
         for name, data in rendered.items():
-            if changed[name] or _latest_hash(session, name) != snap.content_hash(data):
+            if held_reasons or changed[name] or _latest_hash(session, name) != snap.content_hash(data):
                 session.add(
                     PublishedSnapshot(
                         name=name,
@@ -398,22 +458,76 @@ def _sync_stages(
                         content=data.decode("utf-8"),
                         published_at=finished,
                         run_id=run_id,
+                        status="held" if held_reasons else "published",
+                        note="; ".join(held_reasons)[:4000] if held_reasons else None,
                     )
                 )
         session.execute(
             update(SyncRun)
             .where(SyncRun.id == run_id)
             .values(
-                outcome="ok" if report.exit_code == 0 else "partial",
+                outcome="held" if report.held else ("ok" if report.exit_code == 0 else "partial"),
                 finished_at=finished,
                 synced=report.count(SYNCED),
                 unchanged=report.count(UNCHANGED),
                 failed=len(report.failed),
                 errors={o.model_id: {"kind": o.error_kind, "error": o.error} for o in report.failed},
                 hub_requests=report.requests,
+                message=report.message,
             )
         )
     return report
+
+
+def _parse_or_none(data: bytes | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return None  # a damaged file is replaced, not compared
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _drop_reason(settings: Settings, row: dict[str, Any], now: datetime) -> str | None:
+    """A model the Hub says is gone is dropped only after the configured number of runs or days."""
+    if row.get("last_error_kind") not in STALE_KINDS:
+        return None
+    failures = int(row.get("consecutive_failures") or 0)
+    if failures >= settings.stale_drop_after_runs:
+        return f"{failures} consecutive runs failed with {row['last_error_kind']}"
+    since = row.get("stale_since")
+    if (
+        settings.stale_drop_after_days
+        and since
+        and now - since >= timedelta(days=settings.stale_drop_after_days)
+    ):
+        return f"stale since {since:%Y-%m-%d %H:%M} UTC ({row['last_error_kind']})"
+    return None
+
+
+def _not_ready_reason(settings: Settings, facts: Facts | None, now: datetime) -> str | None:
+    hours = settings.stale_not_ready_after_hours
+    if facts is None or facts.stale_since is None or hours is None:
+        return None
+    if now - facts.stale_since >= timedelta(hours=hours):
+        return f"stale since {facts.stale_since:%Y-%m-%d %H:%M} UTC (more than {hours:g} h)"
+    return None
+
+
+def _run_message(outcomes: Sequence[ModelOutcome], not_looked_up: int) -> str | None:
+    parts = []
+    looked_up = [o for o in outcomes if o.status not in (SKIPPED,) and o.repo]
+    failed = [o for o in looked_up if o.error_kind]
+    if looked_up and len(failed) == len(looked_up):
+        kinds = Counter(o.error_kind for o in failed).most_common(1)[0][0]
+        parts.append(
+            f"every Hub lookup failed ({len(failed)} models, mostly {kinds}): the Hub looks unreachable; "
+            "every model keeps its last good facts"
+        )
+    if not_looked_up:
+        parts.append(f"stopped early: {not_looked_up} model(s) not looked up")
+    return "; ".join(parts) or None
 
 
 def by_id_keys(catalog: Catalog) -> list[str]:

@@ -1,0 +1,123 @@
+"""The publish guard: what changed between two OpenRouter listings, and whether it looks like an accident.
+
+Pure functions. A change is held (not published) when it removes more than a share of the listing, removes a
+model the catalog still flags for OpenRouter, moves a price by more than 10x or to/from zero, or shrinks a
+context window by more than half. A human looks (``syncer snapshot diff``) and approves
+(``syncer sync now --approve``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+PRICE_FACTOR_LIMIT = Decimal(10)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    model_id: str
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class ListingDiff:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[FieldChange] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _entries(document: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    if not document:
+        return {}
+    return {str(e["id"]): e for e in document.get("data", []) if isinstance(e, Mapping) and "id" in e}
+
+
+def _flatten(entry: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in entry.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat |= _flatten(value, f"{name}.")
+        else:
+            flat[name] = value
+    return flat
+
+
+def diff_listings(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> ListingDiff:
+    """Models added, removed, and every changed field (nested keys dotted: ``pricing.prompt``)."""
+    before, after = _entries(old), _entries(new)
+    changed: list[FieldChange] = []
+    for model_id in sorted(before.keys() & after.keys()):
+        a, b = _flatten(before[model_id]), _flatten(after[model_id])
+        for key in sorted(a.keys() | b.keys()):
+            if a.get(key) != b.get(key):
+                changed.append(FieldChange(model_id, key, a.get(key), b.get(key)))
+    return ListingDiff(
+        added=sorted(after.keys() - before.keys()),
+        removed=sorted(before.keys() - after.keys()),
+        changed=changed,
+    )
+
+
+def _price(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None else None
+    except ArithmeticError:
+        return None
+
+
+def suspicious(
+    diff: ListingDiff,
+    *,
+    old_count: int,
+    still_flagged: Collection[str],
+    max_removed_share: float,
+) -> list[str]:
+    """Reasons to hold this change; empty when it may be published."""
+    reasons: list[str] = []
+    if old_count and len(diff.removed) / old_count > max_removed_share:
+        reasons.append(
+            f"{len(diff.removed)} of {old_count} models would leave the listing "
+            f"(more than {max_removed_share:.0%}): {', '.join(diff.removed[:10])}"
+        )
+    flagged = sorted(set(diff.removed) & set(still_flagged))
+    if flagged:
+        reasons.append(
+            "models still in the catalog and flagged for OpenRouter would leave the listing "
+            f"(OpenRouter hides them and does not unhide them): {', '.join(flagged)}"
+        )
+    for change in diff.changed:
+        if change.field.startswith("pricing."):
+            old, new = _price(change.old), _price(change.new)
+            if old is None or new is None:
+                continue
+            if (old == 0) != (new == 0):
+                reasons.append(
+                    f"{change.model_id}: {change.field} moves from {change.old} to {change.new} (to/from zero)"
+                )
+            elif old and new and (new / old > PRICE_FACTOR_LIMIT or old / new > PRICE_FACTOR_LIMIT):
+                reasons.append(
+                    f"{change.model_id}: {change.field} moves from {change.old} to {change.new} (more than 10x)"
+                )
+        elif (
+            change.field == "context_length"
+            and isinstance(change.old, int)
+            and isinstance(change.new, int)
+            and change.new * 2 < change.old
+        ):
+            reasons.append(
+                f"{change.model_id}: context_length shrinks from {change.old} to {change.new} (more than half)"
+            )
+    return reasons

@@ -1,0 +1,426 @@
+"""Each derivation rule of issue 3 on its own, with small inline configs (real keys, real spellings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from syncer.derive import (
+    DerivationError,
+    HubFiles,
+    derive_category,
+    derive_context_length,
+    derive_modalities,
+    derive_template_features,
+    display_name,
+    select_text_config,
+)
+
+
+def _length(config: dict[str, Any], tokenizer: dict[str, Any] | None = None) -> int | None:
+    result = derive_context_length(config, tokenizer)
+    return None if result is None else result.value
+
+
+def _inputs(config: dict[str, Any], **files: Any) -> list[str]:
+    return list(derive_modalities(HubFiles(config=config, **files))[0].value)
+
+
+def _outputs(config: dict[str, Any], **files: Any) -> list[str]:
+    return list(derive_modalities(HubFiles(config=config, **files))[1].value)
+
+
+# -- choosing the text config -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("config", "path"),
+    [
+        ({"text_config": {"a": 1}, "llm_config": {"b": 1}}, "text_config."),
+        ({"llm_config": {"b": 1}, "language_config": {"c": 1}}, "llm_config."),
+        ({"language_config": {"c": 1}, "decoder": {"d": 1}}, "language_config."),
+        ({"thinker_config": {"text_config": {"e": 1}}, "decoder": {}}, "thinker_config.text_config."),
+        ({"thinker_config": {"e": 1}}, "thinker_config."),
+        ({"decoder": {"d": 1}, "generator": {"g": 1}}, "decoder."),
+        ({"generator": {"g": 1}}, "generator."),
+        ({"max_position_embeddings": 1}, ""),
+        ({"architectures": ["LlavaLlamaForCausalLM"], "text_config": {"x": 1}}, ""),
+    ],
+)
+def test_text_config_selection_order(config: dict[str, Any], path: str) -> None:
+    assert select_text_config(config)[1] == path
+
+
+def test_llava_for_causal_lm_reads_the_top_level_not_its_text_config() -> None:
+    config = {
+        "architectures": ["LlavaQwenForCausalLM"],
+        "max_position_embeddings": 32768,
+        "text_config": {"max_position_embeddings": 2048},
+    }
+    assert _length(config) == 32768
+
+
+def test_sub_config_wins_over_the_top_level() -> None:
+    config = {"max_position_embeddings": 2048, "text_config": {"max_position_embeddings": 262144}}
+    result = derive_context_length(config)
+    assert result is not None and result.value == 262144
+    assert "text_config.max_position_embeddings=262144" in result.source
+
+
+def test_top_level_speaks_when_the_text_config_is_silent() -> None:
+    assert _length({"max_position_embeddings": 4096, "llm_config": {"hidden_size": 8}}) == 4096
+
+
+# -- length keys ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "key",
+    [
+        "max_position_embeddings",
+        "n_positions",
+        "max_seq_len",
+        "seq_length",
+        "max_target_positions",
+        "max_sequence_length",
+        "max_seq_length",
+        "seq_len",
+    ],
+)
+def test_every_length_key_is_read(key: str) -> None:
+    assert _length({key: 3000}) == 3000
+
+
+def test_smallest_length_key_wins() -> None:
+    assert _length({"max_position_embeddings": 8192, "seq_length": 4096, "n_positions": 16384}) == 4096
+
+
+@pytest.mark.parametrize("bad", [None, 4096.0, "4096", True, 0, -1, int(1e30), 1e30, [4096]])
+def test_null_non_integer_non_positive_and_sentinel_values_are_ignored(bad: Any) -> None:
+    assert _length({"max_position_embeddings": bad, "n_positions": 2048}) == 2048
+    assert _length({"max_position_embeddings": bad}) is None
+
+
+def test_model_max_length_in_the_model_config_overrides_the_minimum() -> None:
+    # Cohere Command-R: max_position_embeddings 8192, model_max_length 131072 -> 131072 is served.
+    result = derive_context_length({"max_position_embeddings": 8192, "model_max_length": 131072})
+    assert result is not None and result.value == 131072
+    assert "model_max_length=131072" in result.source and "8192" in result.source
+    assert _length({"max_position_embeddings": 8192, "model_max_length": 4096}) == 4096
+
+
+def test_model_max_length_sentinel_in_the_config_is_ignored() -> None:
+    assert _length({"max_position_embeddings": 8192, "model_max_length": int(1e30)}) == 8192
+
+
+def test_tokenizer_model_max_length_only_when_the_config_has_no_length() -> None:
+    tokenizer = {"model_max_length": 131072}
+    assert _length({"max_position_embeddings": 163840}, tokenizer) == 163840
+    assert _length({"max_position_embeddings": 4096}, {"model_max_length": 2048}) == 4096
+    result = derive_context_length({"hidden_size": 8}, tokenizer)
+    assert result is not None and result.value == 131072 and "tokenizer_config.json" in result.source
+    assert _length({"hidden_size": 8}, {"model_max_length": int(1e30)}) is None
+    assert _length({"hidden_size": 8}) is None
+
+
+@pytest.mark.parametrize("key", ["sliding_window", "attention_chunk_size", "max_window_layers"])
+def test_sliding_window_and_chunking_never_shrink_the_window(key: str) -> None:
+    assert _length({"max_position_embeddings": 131072, key: 4096}) == 131072
+
+
+# -- rope scaling -------------------------------------------------------------------------------------------
+def test_yarn_starts_from_original_and_multiplies_by_factor() -> None:
+    # DeepSeek-R1: 4096 x 40 = 163840.
+    config = {
+        "max_position_embeddings": 163840,
+        "rope_scaling": {"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096},
+    }
+    result = derive_context_length(config)
+    assert result is not None and result.value == 163840
+    assert result.source == "config.json rope_scaling yarn 4096 x 40"
+
+
+def test_yarn_can_exceed_max_position_embeddings() -> None:
+    # Qwen3 with YaRN enabled as its card says: 32768 x 4 = 131072 while max_position_embeddings is 40960.
+    config = {
+        "max_position_embeddings": 40960,
+        "rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768},
+    }
+    assert _length(config) == 131072
+
+
+def test_yarn_reads_original_from_the_text_config_when_the_rope_dict_lacks_it() -> None:
+    config = {
+        "max_position_embeddings": 131072,
+        "original_max_position_embeddings": 8192,
+        "rope_scaling": {"rope_type": "yarn", "factor": 2},
+    }
+    assert _length(config) == 16384
+
+
+@pytest.mark.parametrize("rope_type", ["llama3", "longrope", "su"])
+def test_llama3_and_longrope_never_multiply(rope_type: str) -> None:
+    config = {
+        "max_position_embeddings": 131072,
+        "original_max_position_embeddings": 4096,
+        "rope_scaling": {"rope_type": rope_type, "factor": 8.0, "original_max_position_embeddings": 8192},
+    }
+    assert _length(config) == 131072
+
+
+@pytest.mark.parametrize("rope_type", ["default", "mrope"])
+def test_default_and_mrope_have_no_factor(rope_type: str) -> None:
+    config = {
+        "max_position_embeddings": 32768,
+        "rope_scaling": {"type": rope_type, "mrope_section": [16, 24, 24]},
+    }
+    assert _length(config) == 32768
+    config["rope_scaling"]["factor"] = 4  # even a stray factor is not applied
+    assert _length(config) == 32768
+
+
+@pytest.mark.parametrize("rope_type", ["linear", "dynamic"])
+def test_linear_and_dynamic_multiply(rope_type: str) -> None:
+    config = {"max_position_embeddings": 4096, "rope_scaling": {"type": rope_type, "factor": 4.0}}
+    result = derive_context_length(config)
+    assert result is not None and result.value == 16384
+    assert result.source == f"config.json rope_scaling {rope_type} 4096 x 4"
+
+
+def test_legacy_type_key_and_rope_parameters_are_both_read() -> None:
+    assert (
+        _length({"max_position_embeddings": 4096, "rope_parameters": {"rope_type": "linear", "factor": 2}})
+        == 8192
+    )
+    assert _length({"max_position_embeddings": 4096, "rope_scaling": {"type": "linear", "factor": 2}}) == 8192
+
+
+def test_rope_of_the_text_config_is_used_and_named() -> None:
+    config = {
+        "text_config": {
+            "max_position_embeddings": 4096,
+            "rope_scaling": {"rope_type": "yarn", "factor": 8, "original_max_position_embeddings": 4096},
+        }
+    }
+    result = derive_context_length(config)
+    assert result is not None and result.value == 32768
+    assert result.source == "config.json text_config.rope_scaling yarn 4096 x 8"
+
+
+def test_per_layer_type_rope_dicts_are_handled_per_entry() -> None:
+    config = {
+        "max_position_embeddings": 32768,
+        "rope_parameters": {
+            "full_attention": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768},
+            "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+        },
+    }
+    result = derive_context_length(config)
+    assert result is not None and result.value == 131072
+    assert "rope_parameters.full_attention yarn" in result.source
+    plain = {
+        "max_position_embeddings": 32768,
+        "rope_parameters": {
+            "full_attention": {"rope_type": "default", "rope_theta": 1e6},
+            "sliding_attention": {"rope_type": "default", "rope_theta": 1e4},
+        },
+    }
+    assert _length(plain) == 32768
+
+
+@pytest.mark.parametrize("model_type", ["gemma3", "gemma3_text"])
+def test_gemma3_skips_rope_scaling(model_type: str) -> None:
+    config = {
+        "model_type": model_type,
+        "max_position_embeddings": 131072,
+        "rope_scaling": {"rope_type": "linear", "factor": 8.0},
+    }
+    assert _length(config) == 131072
+    nested = {"model_type": "gemma3", "text_config": {"model_type": model_type, **config}}
+    assert _length(nested) == 131072
+
+
+@pytest.mark.parametrize("factor", [0, -2, "4", float("inf"), 100000])
+def test_absurd_rope_factor_is_refused_naming_the_key(factor: Any) -> None:
+    config = {"max_position_embeddings": 4096, "rope_scaling": {"type": "linear", "factor": factor}}
+    with pytest.raises(DerivationError, match=r"rope_scaling\.factor"):
+        derive_context_length(config)
+
+
+# -- modalities ----------------------------------------------------------------------------------------------
+def test_text_only_by_default_and_never_from_tokenizer_special_tokens() -> None:
+    # GLM-4.5 declares image/video tokens in its tokenizer, yet is text-only.
+    tokenizer = {
+        "added_tokens_decoder": {
+            "151339": {"content": "<|begin_of_image|>", "special": True},
+            "151341": {"content": "<|begin_of_video|>", "special": True},
+        },
+        "additional_special_tokens": ["<|begin_of_image|>", "<|image|>", "<|video|>", "<|audio|>"],
+    }
+    config = {
+        "architectures": ["Glm4MoeForCausalLM"],
+        "model_type": "glm4_moe",
+        "max_position_embeddings": 131072,
+    }
+    assert _inputs(config, tokenizer_config=tokenizer) == ["text"]
+    assert _outputs(config, tokenizer_config=tokenizer) == ["text"]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"vision_config": {"hidden_size": 8}},
+        {"vision_encoder_config": {"hidden_size": 8}},
+        {"image_token_index": 32000},
+        {"text_config": {"image_token_id": 5}},
+        {"architectures": ["Qwen2_5_VLForConditionalGeneration"]},
+        {"architectures": ["Gemma3ForConditionalGeneration"]},
+        {"architectures": ["LlavaLlamaForCausalLM"], "mm_vision_tower": "openai/clip-vit-large-patch14-336"},
+    ],
+)
+def test_image_input_evidence_in_the_config(config: dict[str, Any]) -> None:
+    assert "image" in _inputs(config)
+
+
+def test_image_input_from_an_image_processor() -> None:
+    pre = {"image_processor_type": "CLIPImageProcessor", "image_mean": [0.5, 0.5, 0.5]}
+    assert _inputs({"architectures": ["SomethingForCausalLM"]}, preprocessor_config=pre) == ["text", "image"]
+
+
+@pytest.mark.parametrize(
+    "arch", ["Gemma3ForCausalLM", "Llama4ForCausalLM", "Qwen3_5ForCausalLM", "Mistral3ForCausalLM"]
+)
+def test_text_only_siblings_of_vision_families_are_text_only(arch: str) -> None:
+    assert _inputs({"architectures": [arch]}) == ["text"]
+
+
+def test_video_input_evidence() -> None:
+    assert "video" in _inputs({"video_token_id": 151656})
+    assert "video" in _inputs({"architectures": ["Qwen3VLMoeForConditionalGeneration"]})
+    assert "video" in _inputs({"architectures": ["Foo"]}, has_video_preprocessor=True)
+    assert "video" not in _inputs(
+        {"architectures": ["LlavaForConditionalGeneration"], "image_token_index": 1}
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "pre"),
+    [
+        ({"audio_config": {"d_model": 8}}, None),
+        ({"thinker_config": {"audio_config": {"d_model": 8}, "text_config": {}}}, None),
+        ({"audio_token_index": 151646}, None),
+        ({"architectures": ["WhisperForConditionalGeneration"]}, None),
+        ({"architectures": ["Qwen2AudioForConditionalGeneration"]}, None),
+        (
+            {"architectures": ["Foo"]},
+            {"feature_extractor_type": "WhisperFeatureExtractor", "sampling_rate": 16000},
+        ),
+    ],
+)
+def test_audio_input_evidence(config: dict[str, Any], pre: dict[str, Any] | None) -> None:
+    assert "audio" in _inputs(config, preprocessor_config=pre)
+
+
+def test_omni_outputs_audio_only_with_an_enabled_talker() -> None:
+    omni = {
+        "architectures": ["Qwen2_5OmniForConditionalGeneration"],
+        "thinker_config": {"audio_config": {}, "vision_config": {}, "text_config": {}},
+        "talker_config": {"hidden_size": 8},
+        "enable_audio_output": True,
+    }
+    assert _outputs(omni) == ["text", "audio"]
+    assert _inputs(omni) == ["text", "image", "video", "audio"]
+    assert _outputs({**omni, "enable_audio_output": False}) == ["text"]
+    assert _outputs({**omni, "enable_talker": False}) == ["text"]
+    assert _outputs({k: v for k, v in omni.items() if k != "talker_config"}) == ["text"]
+
+
+def test_pooling_models_output_embeddings_or_rerank() -> None:
+    assert _outputs({"architectures": ["XLMRobertaModel"]}) == ["embeddings"]
+    assert _outputs({"architectures": ["BertModel"]}, pipeline_tag="feature-extraction") == ["embeddings"]
+    reranker = {"architectures": ["XLMRobertaForSequenceClassification"], "id2label": {"0": "LABEL_0"}}
+    assert _outputs(reranker, pipeline_tag="text-classification") == ["rerank"]
+    sentiment = {"architectures": ["BertForSequenceClassification"], "id2label": {"0": "NEG", "1": "POS"}}
+    assert _outputs(sentiment) == ["text"]
+    assert _outputs({"architectures": ["Qwen3ForCausalLM"]}, library_name="sentence-transformers") == [
+        "embeddings"
+    ]
+    # Heads that generate are never embedding models, whatever their class name ends with.
+    assert _outputs({"architectures": ["GPT2LMHeadModel"]}) == ["text"]
+    chatglm = {
+        "architectures": ["ChatGLMModel"],
+        "auto_map": {"AutoModelForCausalLM": "x.ChatGLMForConditionalGeneration"},
+    }
+    assert _outputs(chatglm) == ["text"]
+    assert _outputs({"architectures": ["SomeModel"]}, pipeline_tag="text-generation") == ["text"]
+
+
+def test_modality_provenance_names_the_evidence() -> None:
+    inputs, outputs = derive_modalities(
+        HubFiles(config={"vision_config": {}}, pipeline_tag="image-text-to-text")
+    )
+    assert "image: config.json vision_config" in inputs.source
+    assert outputs.source == "hub: text"
+
+
+# -- chat template hints -------------------------------------------------------------------------------------
+def test_template_hints_tools_and_reasoning() -> None:
+    files = HubFiles(
+        config={}, chat_template="{% if tools %}...{% endif %}{% if enable_thinking %}<think>{% endif %}"
+    )
+    assert derive_template_features(files).value == ("tools", "reasoning")
+    assert derive_template_features(files).source == "chat_template.jinja"
+    plain = HubFiles(config={}, chat_template="{% for m in messages %}{{ m.content }}{% endfor %}")
+    assert derive_template_features(plain).value == ()
+    assert derive_template_features(HubFiles(config={})).value is None
+
+
+def test_template_file_wins_over_tokenizer_config() -> None:
+    files = HubFiles(
+        config={},
+        chat_template="{{ messages }}",
+        tokenizer_config={"chat_template": "{{ tools }} reasoning_content"},
+    )
+    assert derive_template_features(files).value == ()
+    only_tokenizer = HubFiles(config={}, tokenizer_config={"chat_template": "{{ tools }} reasoning_content"})
+    result = derive_template_features(only_tokenizer)
+    assert result.value == ("tools", "reasoning") and result.source == "tokenizer_config.json chat_template"
+    named = HubFiles(
+        config={},
+        tokenizer_config={
+            "chat_template": [
+                {"name": "default", "template": "x"},
+                {"name": "tool_use", "template": "{{ tools }}"},
+            ]
+        },
+    )
+    assert derive_template_features(named).value == ("tools",)
+
+
+# -- names and categories ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("repo", "name"),
+    [
+        ("Qwen/Qwen3.5-9B", "Qwen3.5 9B"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "Llama 3.1 8B Instruct"),
+        ("x/a_b", "a b"),
+    ],
+)
+def test_display_name_from_the_repo_name(repo: str, name: str) -> None:
+    assert display_name(repo) == name
+
+
+@pytest.mark.parametrize(
+    ("outputs", "tag", "category"),
+    [
+        (["text"], "text-generation", "text"),
+        (["text"], "image-text-to-text", "text"),
+        (["text", "audio"], "any-to-any", "text"),
+        (["embeddings"], None, "embedding"),
+        (["rerank"], "text-classification", "rerank"),
+        (["image"], "text-to-image", "image"),
+        (["text"], "automatic-speech-recognition", "audio"),
+        (["speech"], None, "audio"),
+        (["video"], None, "video"),
+        (["text"], None, "text"),
+    ],
+)
+def test_category(outputs: list[str], tag: str | None, category: str) -> None:
+    assert derive_category(outputs, tag).value == category

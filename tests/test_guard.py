@@ -1,0 +1,188 @@
+"""The publish guard: suspicious changes are held, the old snapshot stays, a human approves or rolls back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from syncer.cli import main
+from syncer.guard import diff_listings, suspicious
+from syncer.sync import run_sync
+
+
+def _entry(model_id: str, prompt: str = "0.1", context: int = 8192) -> dict:
+    return {"id": model_id, "pricing": {"prompt": prompt, "completion": "0.2"}, "context_length": context}
+
+
+def _doc(*entries: dict) -> dict:
+    return {"data": list(entries)}
+
+
+def test_diff_lists_added_removed_and_changed_fields() -> None:
+    diff = diff_listings(_doc(_entry("a"), _entry("b")), _doc(_entry("b", prompt="0.2"), _entry("c")))
+    assert diff.added == ["c"]
+    assert diff.removed == ["a"]
+    assert [(c.model_id, c.field, c.old, c.new) for c in diff.changed] == [
+        ("b", "pricing.prompt", "0.1", "0.2")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "held"),
+    [
+        ("0.1", "0.2", False),
+        ("0.1", "1.0", False),  # exactly 10x is allowed
+        ("0.1", "1.01", True),  # above 10x
+        ("0.1", "0.0099", True),  # below a tenth
+        ("0.1", "0", True),  # to zero
+        ("0", "0.1", True),  # from zero
+        ("0", "0", False),
+    ],
+)
+def test_price_moves(old: str, new: str, held: bool) -> None:
+    diff = diff_listings(_doc(_entry("a", prompt=old)), _doc(_entry("a", prompt=new)))
+    reasons = suspicious(diff, old_count=1, still_flagged=["a"], max_removed_share=0.1)
+    assert bool(reasons) is held, reasons
+
+
+def test_context_shrinking_by_more_than_half_is_held() -> None:
+    half = diff_listings(_doc(_entry("a", context=8192)), _doc(_entry("a", context=4096)))
+    less = diff_listings(_doc(_entry("a", context=8192)), _doc(_entry("a", context=4095)))
+    assert suspicious(half, old_count=1, still_flagged=["a"], max_removed_share=0.1) == []
+    assert "shrinks" in suspicious(less, old_count=1, still_flagged=["a"], max_removed_share=0.1)[0]
+
+
+def test_removals() -> None:
+    old = _doc(*[_entry(f"m{i:02d}") for i in range(20)])
+    one_gone = _doc(*[_entry(f"m{i:02d}") for i in range(1, 20)])
+    three_gone = _doc(*[_entry(f"m{i:02d}") for i in range(3, 20)])
+    # One of 20 (5%) removed deliberately from the catalog: allowed.
+    assert (
+        suspicious(diff_listings(old, one_gone), old_count=20, still_flagged=[], max_removed_share=0.1) == []
+    )
+    # Three of 20 (15%): held.
+    assert suspicious(diff_listings(old, three_gone), old_count=20, still_flagged=[], max_removed_share=0.1)
+    # One of 20, but the catalog still flags it: held.
+    reasons = suspicious(
+        diff_listings(old, one_gone), old_count=20, still_flagged=["m00"], max_removed_share=0.1
+    )
+    assert reasons and "m00" in reasons[0]
+
+
+CATALOG = """
+[defaults]
+datacenters = ["JP"]
+max_output_length = 4096
+
+[[models]]
+id = "qwen"
+hugging_face_id = "Qwen/Qwen3.5-9B"
+openrouter = {{ slug = "qwen/qwen3.5-9b" }}
+pricing = {{ prompt = "{price}", completion = "0.2" }}
+
+[[models]]
+id = "gemma"
+hugging_face_id = "google/gemma-2-9b-it"
+openrouter = {{ slug = "google/gemma-2-9b-it" }}
+pricing = {{ prompt = "0.1", completion = "0.2" }}
+"""
+
+
+def _setup(tmp_path: Path, mirror, make_settings, monkeypatch, database_url: str | None = None):
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(CATALOG.format(price="0.1"))
+    settings = make_settings(
+        database_url=database_url or f"sqlite:///{tmp_path / 'db.sqlite'}",
+        endpoint=mirror.url,
+        catalog=catalog,
+    )
+    for name, value in {
+        "SYNCER_DATABASE_URL": settings.database_url,
+        "SYNCER_SNAPSHOT_DIR": str(settings.snapshot_dir),
+        "SYNCER_CATALOG": str(catalog),
+        "HF_ENDPOINT": mirror.url,
+        "HF_HUB_CACHE": str(settings.hub_cache_dir),
+    }.items():
+        monkeypatch.setenv(name, value)
+    return catalog, settings
+
+
+def test_price_typo_is_held_then_approved_then_rolled_back(
+    database_url, mirror, make_settings, monkeypatch, tmp_path, capsys
+) -> None:
+    catalog, settings = _setup(tmp_path, mirror, make_settings, monkeypatch, database_url)
+    assert run_sync(settings=settings).exit_code == 0
+    published = (settings.snapshot_dir / "openrouter.json").read_bytes()
+
+    catalog.write_text(CATALOG.format(price="10"))  # a typo: 100x
+    report = run_sync(settings=settings)
+    assert report.exit_code == 1
+    assert report.held and "more than 10x" in report.held_reasons[0]
+    assert (settings.snapshot_dir / "openrouter.json").read_bytes() == published
+
+    capsys.readouterr()
+    assert main(["snapshot", "diff", "--json"]) == 0
+    pending = json.loads(capsys.readouterr().out)
+    assert pending["state"] == "pending"
+    assert {"model_id": "qwen", "field": "pricing.prompt", "old": "0.1", "new": "10"} in pending["diff"][
+        "changed"
+    ]
+
+    assert main(["sync", "now", "--approve"]) == 0
+    listed = json.loads((settings.snapshot_dir / "openrouter.json").read_text())
+    assert next(e for e in listed["data"] if e["id"] == "qwen")["pricing"]["prompt"] == "10"
+
+    capsys.readouterr()
+    assert main(["snapshot", "rollback"]) == 0
+    assert (settings.snapshot_dir / "openrouter.json").read_bytes() == published
+
+
+def test_model_vanishing_from_the_hub_is_kept_then_dropped_only_with_approval(
+    repo_tree, private_mirror, make_settings, monkeypatch, tmp_path
+) -> None:
+    import shutil
+
+    root = repo_tree("Qwen/Qwen3.5-9B", "google/gemma-2-9b-it")
+    hub = private_mirror(root)
+    _, settings = _setup(tmp_path, hub, make_settings, monkeypatch)
+    assert run_sync(settings=settings).exit_code == 0
+    published = (settings.snapshot_dir / "openrouter.json").read_bytes()
+
+    shutil.rmtree(root / "google/gemma-2-9b-it")  # 404 from now on: not proof of deletion
+    for run in (1, 2):
+        report = run_sync(settings=settings)
+        gemma = next(o for o in report.outcomes if o.model_id == "gemma")
+        assert (gemma.status, gemma.error_kind) == ("failed", "not_found"), run
+        assert (settings.snapshot_dir / "openrouter.json").read_bytes() == published
+    catalog_view = json.loads((settings.snapshot_dir / "catalog.json").read_text())
+    assert "stale_since" in next(e for e in catalog_view["data"] if e["id"] == "gemma")
+
+    report = run_sync(settings=settings)  # third consecutive failure: dropped, which the guard holds
+    gemma = next(o for o in report.outcomes if o.model_id == "gemma")
+    assert gemma.status == "dropped" and any("DROPPED" in w for w in gemma.warnings)
+    assert report.held and "gemma" in " ".join(report.held_reasons)
+    assert (settings.snapshot_dir / "openrouter.json").read_bytes() == published
+
+    report = run_sync(settings=settings, approve=True)
+    ids = [e["id"] for e in json.loads((settings.snapshot_dir / "openrouter.json").read_text())["data"]]
+    assert ids == ["qwen"]
+
+
+def test_stale_model_becomes_not_ready_by_house_policy(
+    repo_tree, private_mirror, make_settings, monkeypatch, tmp_path
+) -> None:
+    import shutil
+
+    root = repo_tree("Qwen/Qwen3.5-9B", "google/gemma-2-9b-it")
+    hub = private_mirror(root)
+    _, settings = _setup(tmp_path, hub, make_settings, monkeypatch)
+    run_sync(settings=settings)
+    shutil.rmtree(root / "google/gemma-2-9b-it")
+    run_sync(settings=settings)  # stale from now on
+    strict = settings.model_copy(update={"stale_not_ready_after_hours": 1e-9})
+    run_sync(settings=strict)
+    listed = json.loads((settings.snapshot_dir / "openrouter.json").read_text())
+    ready = {e["id"]: e["is_ready"] for e in listed["data"]}
+    assert ready == {"gemma": False, "qwen": True}
