@@ -140,6 +140,8 @@ class HubClient:
         self.max_template_bytes = max_template_bytes
         self.counter = counter or RequestCounter()
         self._sleep = sleep
+        self._pause_until = 0.0  # monotonic time before which no request is sent (429 back-off)
+        self._pause_lock = threading.Lock()
         self._api = HfApi(endpoint=endpoint, token=token)
         # hf_hub_download's GET reads this module constant at call time; HEAD takes etag_timeout.
         constants.HF_HUB_DOWNLOAD_TIMEOUT = max(1, round(timeout))
@@ -239,6 +241,8 @@ class HubClient:
     ) -> T:
         attempt = 0
         while True:
+            if not cached:
+                self._respect_rate_limit(deadline)
             timeout = min(self.timeout, max(deadline.remaining(), 0.1))
             if not cached:
                 self.counter.add_request(kind)
@@ -246,6 +250,10 @@ class HubClient:
                 return call(timeout)
             except Exception as exc:
                 error = classify(exc)
+            if error.retry_after is not None:
+                # The Hub asked us to slow down: every worker thread waits, not just this one.
+                with self._pause_lock:
+                    self._pause_until = max(self._pause_until, time.monotonic() + error.retry_after)
             if not error.retryable:
                 raise error
             attempt += 1
@@ -254,6 +262,15 @@ class HubClient:
             if attempt > self.retries or wait >= deadline.remaining():
                 raise error
             self._sleep(wait)
+
+    def _respect_rate_limit(self, deadline: _Deadline) -> None:
+        with self._pause_lock:
+            wait = self._pause_until - time.monotonic()
+        if wait <= 0:
+            return
+        if wait >= deadline.remaining():
+            raise HubTransientError(f"rate limited by the Hub for {wait:.0f} more seconds", status=429)
+        self._sleep(wait)
 
 
 def _retry_after(response: Any) -> float | None:

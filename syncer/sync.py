@@ -16,6 +16,7 @@ OpenRouter view. The report says which.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -189,9 +190,15 @@ def _fetch_all(
         if stop is not None and stop.is_set():
             return None  # graceful stop: not looked up, keeps its previous facts (as if skipped)
         try:
-            return facts_from_hub(
+            facts = facts_from_hub(
                 client.fetch(model_id=model.id, repo_id=model.hugging_face_id, revision=model.revision)
             )
+            if facts.context_length is None and model.context_length is None:
+                raise HubDataError(
+                    f"config.json at {facts.commit_sha[:7]} declares no usable context length "
+                    "(missing, null, non-integer or a no-limit sentinel); set context_length in the catalog"
+                )
+            return facts
         except HubError as exc:
             exc.model_id = exc.model_id or model.id
             exc.repo = exc.repo or model.hugging_face_id
@@ -329,6 +336,8 @@ def _sync_stages(
             outcome.commit = prior.commit_sha if prior else None
             row = _failure_row(model, result, previous_rows.get(model.id), now)
             facts_rows.append(row)
+            if prior is not None and row["stale_since"] != prior.stale_since:
+                facts = dataclasses.replace(prior, stale_since=row["stale_since"])
             drop_reason = _drop_reason(settings, row, now) if prior is not None else None
             if drop_reason:
                 facts, outcome.status = None, DROPPED
