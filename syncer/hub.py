@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx2
-from huggingface_hub import HfApi, constants, hf_hub_download
+from huggingface_hub import HfApi, ModelInfo, constants, hf_hub_download
 from huggingface_hub.errors import (
     DisabledRepoError,
     EntryNotFoundError,
@@ -31,6 +31,8 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from huggingface_hub.utils._headers import build_hf_headers
+from huggingface_hub.utils._pagination import _paginate_pages
 
 from syncer.derive import HubFiles
 from syncer.errors import (
@@ -53,6 +55,17 @@ class HubBadBodyError(HubDataError):
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 CONFIG_FILES = ("config.json", "preprocessor_config.json")
 TEMPLATE_FILES = ("chat_template.jinja", "tokenizer_config.json")
+# What one bulk listing asks for each repo: enough to skip the per-model model_info call.
+BULK_EXPAND = ("sha", "createdAt", "gated", "pipeline_tag", "tags", "library_name", "siblings")
+BUDGET_WINDOW = 300.0  # the Hub counts requests per 5-minute window
+# Published per-window limits (API calls, resolver requests), by plan.
+PLAN_LIMITS = {
+    "anonymous": (500, 3000),
+    "free": (1000, 5000),
+    "pro": (2500, 12000),
+    "team": (3000, 20000),
+    "enterprise": (6000, 50000),
+}
 T = TypeVar("T")
 
 
@@ -92,6 +105,42 @@ class RequestCounter:
             self.errors[kind] += 1
 
 
+class RequestBudget:
+    """Paces requests below the plan's per-window limits (sliding window, per kind, this process)."""
+
+    def __init__(self, limits: Mapping[str, int], *, window: float = BUDGET_WINDOW) -> None:
+        self.limits = dict(limits)
+        self.window = window
+        self._sent: dict[str, list[float]] = {kind: [] for kind in limits}
+        self._lock = threading.Lock()
+
+    def _prune(self, kind: str, now: float) -> list[float]:
+        sent = self._sent.setdefault(kind, [])
+        while sent and sent[0] <= now - self.window:
+            sent.pop(0)
+        return sent
+
+    def spend(self, kind: str, n: int = 1) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._prune(kind, now).extend([now] * n)
+
+    def wait_for(self, kind: str, n: int, remaining: float, sleep: Callable[[float], None]) -> None:
+        """Wait until ``n`` more requests fit the window; fail fast when that is past the model's deadline."""
+        limit = self.limits.get(kind)
+        if limit is None:
+            return
+        with self._lock:
+            now = time.monotonic()
+            sent = self._prune(kind, now)
+            if len(sent) + n <= limit:
+                return
+            wait = sent[len(sent) + n - limit - 1] + self.window - now
+        if wait >= remaining:
+            raise HubTransientError(f"the {kind} request budget of {limit} per {self.window:.0f}s is spent")
+        sleep(max(wait, 0.0))
+
+
 class _Deadline:
     def __init__(self, seconds: float) -> None:
         self.end = time.monotonic() + seconds
@@ -127,6 +176,7 @@ class HubClient:
         max_config_bytes: int = 2_000_000,
         max_template_bytes: int = 8_000_000,
         counter: RequestCounter | None = None,
+        budget: RequestBudget | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.endpoint = endpoint
@@ -139,6 +189,7 @@ class HubClient:
         self.max_config_bytes = max_config_bytes
         self.max_template_bytes = max_template_bytes
         self.counter = counter or RequestCounter()
+        self.budget = budget or RequestBudget({})
         self._sleep = sleep
         self._pause_until = 0.0  # monotonic time before which no request is sent (429 back-off)
         self._pause_lock = threading.Lock()
@@ -147,12 +198,43 @@ class HubClient:
         constants.HF_HUB_DOWNLOAD_TIMEOUT = max(1, round(timeout))
 
     # -- one model -------------------------------------------------------------------------------------
-    def fetch(self, *, model_id: str, repo_id: str, revision: str | None) -> RepoFacts:
-        """Resolve ``repo_id`` at ``revision`` and read its files. Raises a HubError subclass."""
+    def list_author(self, *, author: str) -> dict[str, ModelInfo]:
+        """Every repo of ``author`` with its current commit, in one paginated call (not one per model).
+
+        Goes through the library's own paginator with a timeout on every page (``list_models`` has none).
+        """
+        deadline = _Deadline(self.model_deadline)
+        headers = build_hf_headers(token=self._token, library_name="syncer")
+        params = [("author", author), *(("expand", key) for key in BULK_EXPAND)]
+
+        def call(timeout: float) -> dict[str, ModelInfo]:
+            found: dict[str, ModelInfo] = {}
+            for page, _ in _paginate_pages(f"{self.endpoint}/api/models", params, headers, timeout=timeout):
+                self.counter.add_request("api")
+                self.budget.spend("api")
+                for item in page:
+                    if isinstance(item, dict) and isinstance(item.get("id"), str):
+                        found[item["id"]] = ModelInfo(**item)  # type: ignore[no-untyped-call]
+            return found
+
+        try:
+            return self._retrying(call, deadline, "api", counted=False)
+        except HubError as exc:
+            exc.repo = f"{author}/*"
+            self.counter.add_error(exc.kind)
+            raise
+
+    def fetch(
+        self, *, model_id: str, repo_id: str, revision: str | None, listed: ModelInfo | None = None
+    ) -> RepoFacts:
+        """Resolve ``repo_id`` at ``revision`` and read its files. Raises a HubError subclass.
+
+        ``listed`` is what a bulk listing already said about the repo (commit, files): no per-model API call.
+        """
         deadline = _Deadline(self.model_deadline)
         context = {"repo": repo_id}
         try:
-            info = self._retrying(
+            info = listed or self._retrying(
                 lambda t: self._api.model_info(repo_id, revision=revision, timeout=t, files_metadata=True),
                 deadline,
                 "api",
@@ -230,22 +312,35 @@ class HubClient:
                 raise HubDataError(f"{filename} is {target.stat().st_size} bytes, above the cap of {cap}")
             return target.read_bytes()
 
-        return self._retrying(attempt, deadline, "resolve", cached=self._is_cached(repo_id, filename, sha))
+        # A cold download is a HEAD and a GET; a file cached at this sha costs no request at all.
+        cold = not self._is_cached(repo_id, filename, sha)
+        return self._retrying(attempt, deadline, "resolve", requests=2 if cold else 0)
 
     def _is_cached(self, repo_id: str, filename: str, sha: str) -> bool:
         folder = self.cache_dir / f"models--{repo_id.replace('/', '--')}" / "snapshots" / sha / filename
         return folder.exists()
 
     def _retrying(
-        self, call: Callable[[float], T], deadline: _Deadline, kind: str, *, cached: bool = False
+        self,
+        call: Callable[[float], T],
+        deadline: _Deadline,
+        kind: str,
+        *,
+        requests: int = 1,
+        counted: bool = True,
     ) -> T:
+        """Run ``call(timeout)`` with bounded retries. ``requests`` is what one attempt sends (0: served
+        from the cache); ``counted=False`` when the call counts its own requests (pagination)."""
         attempt = 0
         while True:
-            if not cached:
+            if requests:
                 self._respect_rate_limit(deadline)
+                if counted:
+                    self.budget.wait_for(kind, requests, deadline.remaining(), self._sleep)
             timeout = min(self.timeout, max(deadline.remaining(), 0.1))
-            if not cached:
-                self.counter.add_request(kind)
+            if counted and requests:
+                self.counter.add_request(kind, requests)
+                self.budget.spend(kind, requests)
             try:
                 return call(timeout)
             except Exception as exc:

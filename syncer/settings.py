@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     hub_retry_backoff: float = Field(0.5, ge=0, le=60, description="first backoff in seconds (doubles)")
     hub_model_deadline: float = Field(60.0, gt=0, description="seconds one model may cost a run at most")
     hub_concurrency: int = Field(16, ge=1, le=256)
+    hub_plan: Literal["anonymous", "free", "pro", "team", "enterprise"] | None = Field(
+        None,
+        description="the Hub plan whose rate limits to pace below (default: anonymous, or free with a token)",
+    )
+    hub_api_budget: int | None = Field(None, ge=1, description="API calls per 5 minutes (overrides the plan)")
+    hub_resolve_budget: int | None = Field(None, ge=1, description="file requests per 5 minutes (overrides)")
+    hub_bulk_min_models: int = Field(
+        2,
+        ge=0,
+        description="list an author's repos in one call when the catalog has this many of them (0: off)",
+    )
     max_config_bytes: int = Field(2_000_000, ge=1024, description="size cap of config-like Hub files")
     max_template_bytes: int = Field(8_000_000, ge=1024, description="size cap of tokenizer_config.json")
 
@@ -103,6 +114,18 @@ class Settings(BaseSettings):
             return self.hf_hub_cache
         home = self.hf_home or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "huggingface"
         return home / "hub"
+
+    @property
+    def hub_budget(self) -> dict[str, int]:
+        """Requests per 5-minute window the worker allows itself: 90% of the plan's published limits."""
+        from syncer.hub import PLAN_LIMITS
+
+        plan = self.hub_plan or ("free" if self.hf_token else "anonymous")
+        api, resolve = PLAN_LIMITS[plan]
+        return {
+            "api": self.hub_api_budget or int(api * 0.9),
+            "resolve": self.hub_resolve_budget or int(resolve * 0.9),
+        }
 
     @property
     def token(self) -> str | None:

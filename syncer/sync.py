@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import socket
 import threading
@@ -29,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from huggingface_hub import ModelInfo
 from sqlalchemy import delete, update
 
 from syncer import snapshot as snap
@@ -37,7 +39,7 @@ from syncer.db import CatalogEntry, HubFacts, ListingEntry, ModelPrice, Publishe
 from syncer.derive import DerivationError, derive_facts
 from syncer.errors import CatalogError, CatalogIssue, HubDataError, HubError, SyncerError
 from syncer.guard import diff_listings, suspicious
-from syncer.hub import HubClient, RepoFacts, RequestCounter
+from syncer.hub import HubClient, RepoFacts, RequestBudget, RequestCounter
 from syncer.listing import Facts, Merged, catalog_document, merge_model, openrouter_document
 from syncer.lock import sync_lock
 from syncer.settings import Settings
@@ -51,6 +53,8 @@ from syncer.store import (
     start_run,
     upsert,
 )
+
+log = logging.getLogger("syncer")
 
 SYNCED, UNCHANGED, FAILED, UNRESOLVED, SKIPPED = "synced", "unchanged", "failed", "unresolved", "skipped"
 DROPPED = "dropped"
@@ -177,7 +181,29 @@ def make_hub_client(settings: Settings, counter: RequestCounter | None = None) -
         max_config_bytes=settings.max_config_bytes,
         max_template_bytes=settings.max_template_bytes,
         counter=counter,
+        budget=RequestBudget(settings.hub_budget),
     )
+
+
+def _bulk_listings(
+    client: HubClient, models: Sequence[CatalogModel], pool: ThreadPoolExecutor, min_models: int
+) -> dict[str, ModelInfo]:
+    """Current commits of many repos in one paginated call per author (authors with ``min_models`` or
+    more catalog models on the default branch). A failed listing just means per-model calls for those."""
+    by_author = Counter(m.hugging_face_id.split("/", 1)[0] for m in models if m.revision is None)
+    authors = sorted(a for a, n in by_author.items() if n >= min_models)
+    listed: dict[str, ModelInfo] = {}
+    for found in pool.map(lambda a: _list_or_empty(client, a), authors):
+        listed |= found
+    return listed
+
+
+def _list_or_empty(client: HubClient, author: str) -> dict[str, ModelInfo]:
+    try:
+        return client.list_author(author=author)
+    except HubError as exc:
+        log.warning("bulk listing of %s failed (%s); falling back to one call per model", author, exc.kind)
+        return {}
 
 
 def _fetch_all(
@@ -185,13 +211,21 @@ def _fetch_all(
     models: Sequence[CatalogModel],
     concurrency: int,
     stop: threading.Event | None = None,
+    bulk_min_models: int = 2,
 ) -> dict[str, Facts | HubError]:
+    listed: dict[str, ModelInfo] = {}
+
     def one(model: CatalogModel) -> Facts | HubError | None:
         if stop is not None and stop.is_set():
             return None  # graceful stop: not looked up, keeps its previous facts (as if skipped)
         try:
             facts = facts_from_hub(
-                client.fetch(model_id=model.id, repo_id=model.hugging_face_id, revision=model.revision)
+                client.fetch(
+                    model_id=model.id,
+                    repo_id=model.hugging_face_id,
+                    revision=model.revision,
+                    listed=listed.get(model.hugging_face_id) if model.revision is None else None,
+                )
             )
             if facts.context_length is None and model.context_length is None:
                 raise HubDataError(
@@ -207,6 +241,8 @@ def _fetch_all(
     results: dict[str, Facts | HubError] = {}
     on_hub = [m for m in models if m.hugging_face_id]
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(on_hub) or 1))) as pool:
+        if bulk_min_models > 0:
+            listed |= _bulk_listings(client, on_hub, pool, bulk_min_models)
         futures = {pool.submit(one, m): m.id for m in on_hub}
         for future in as_completed(futures):
             result = future.result()
@@ -311,7 +347,7 @@ def _sync_stages(
     selected = [m for m in catalog.models if not only or m.id in only]
     counter = RequestCounter()
     client = make_hub_client(settings, counter)
-    fetched = _fetch_all(client, selected, settings.hub_concurrency, stop)
+    fetched = _fetch_all(client, selected, settings.hub_concurrency, stop, settings.hub_bulk_min_models)
     not_looked_up = sum(1 for m in selected if m.hugging_face_id and m.id not in fetched)
 
     now = _now()

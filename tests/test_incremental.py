@@ -1,0 +1,116 @@
+"""Request counts (not times): bulk commit listing, incremental downloads, the request budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from syncer.sync import run_sync
+
+QWEN_REPOS = ("Qwen/Qwen3.5-9B", "Qwen/Qwen3-8B", "Qwen/Qwen3-14B", "Qwen/Qwen2.5-7B")
+
+
+def _catalog(repos: tuple[str, ...]) -> str:
+    text = '[defaults]\ndatacenters = ["JP"]\nmax_output_length = 4096\n'
+    for i, repo in enumerate(repos):
+        text += f"""
+[[models]]
+id = "m{i}"
+hugging_face_id = "{repo}"
+openrouter = {{ slug = "house/m{i}" }}
+pricing = {{ prompt = "0.1", completion = "0.2" }}
+"""
+    return text
+
+
+def _setup(repo_tree, private_mirror, make_settings, tmp_path: Path, repos: tuple[str, ...], **overrides):
+    root = repo_tree(*repos)
+    hub = private_mirror(root)
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(_catalog(repos))
+    settings = make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=hub.url,
+                             catalog=catalog, **overrides)  # fmt: skip
+    return root, hub, settings
+
+
+def _count(hub, kind: str, path_part: str = "") -> int:
+    return sum(1 for r in hub.requests() if r["kind"] == kind and path_part in str(r["path"]))
+
+
+def test_warm_unchanged_sync_makes_one_listing_call_and_no_file_request(
+    repo_tree, private_mirror, make_settings, tmp_path
+) -> None:
+    _, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    cold = run_sync(settings=settings)
+    assert cold.exit_code == 0
+    # Cold: one listing for the author, then no model_info at all, and files fetched once each.
+    assert _count(hub, "api") == 1
+    assert _count(hub, "api", "/api/models/") == 0
+    hub.reset()
+
+    warm = run_sync(settings=settings)
+
+    assert {o.status for o in warm.outcomes} == {"unchanged"}
+    assert _count(hub, "api") == 1, "one paginated listing call for the author, none per model"
+    assert _count(hub, "resolve") == 0, "configs at an unchanged commit come from the cache"
+    assert warm.requests == {"api": 1}
+
+
+def test_a_new_commit_costs_only_that_repos_files(repo_tree, private_mirror, make_settings, tmp_path) -> None:
+    root, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    run_sync(settings=settings)
+    (root / "Qwen/Qwen3-8B/README.md").write_text("new commit\n")
+    hub.reset()
+
+    report = run_sync(settings=settings)
+
+    status = {o.model_id: o.status for o in report.outcomes}
+    assert status == {"m0": "unchanged", "m1": "synced", "m2": "unchanged", "m3": "unchanged"}
+    resolve_paths = {str(r["path"]).split("/resolve/")[0] for r in hub.requests() if r["kind"] == "resolve"}
+    assert resolve_paths == {"/Qwen/Qwen3-8B"}
+    assert _count(hub, "api") == 1
+
+
+def test_pinned_revision_uses_a_per_model_call(repo_tree, private_mirror, make_settings, tmp_path) -> None:
+    root, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    run_sync(settings=settings)
+    sha = next(o.commit for o in run_sync(settings=settings).outcomes if o.model_id == "m1")
+    Path(settings.catalog).write_text(
+        _catalog(QWEN_REPOS).replace(
+            'hugging_face_id = "Qwen/Qwen3-8B"', f'hugging_face_id = "Qwen/Qwen3-8B"\nrevision = "{sha}"'
+        )
+    )
+    (root / "Qwen/Qwen3-8B/README.md").write_text("main moved on\n")
+    hub.reset()
+
+    report = run_sync(settings=settings)
+
+    pinned = next(o for o in report.outcomes if o.model_id == "m1")
+    assert pinned.commit == sha, "the pinned commit, not main's new one"
+    assert _count(hub, "api", f"/api/models/Qwen/Qwen3-8B/revision/{sha}") == 1
+
+
+def test_failed_bulk_listing_falls_back_to_per_model_calls(
+    repo_tree, private_mirror, make_settings, tmp_path
+) -> None:
+    _, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS,
+                              hub_timeout=0.5, hub_model_deadline=2.0)  # fmt: skip
+    hub.set_faults({"*": {"mode": "status", "status": 400, "times": 1}})  # the listing fails, not retried
+    report = run_sync(settings=settings)
+    assert report.exit_code == 0, [o.error for o in report.failed]
+    assert _count(hub, "api", "/api/models/Qwen/") >= len(QWEN_REPOS)
+
+
+def test_request_budget_is_never_exceeded(repo_tree, private_mirror, make_settings, tmp_path) -> None:
+    repos = ("Qwen/Qwen3.5-9B", "google/gemma-2-9b-it", "microsoft/phi-4", "openai/gpt-oss-20b")
+    _, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, repos,
+                              hub_api_budget=2, hub_concurrency=1)  # fmt: skip
+    report = run_sync(settings=settings)
+    assert _count(hub, "api") == 2
+    failed = [o for o in report.outcomes if o.error_kind]
+    assert len(failed) == 2 and all("budget" in o.error for o in failed)
+
+
+def test_report_shows_requests_by_kind(repo_tree, private_mirror, make_settings, tmp_path) -> None:
+    _, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, ("Qwen/Qwen3.5-9B",))
+    report = run_sync(settings=settings)
+    assert report.requests == {"api": _count(hub, "api"), "resolve": _count(hub, "resolve")}
