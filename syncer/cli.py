@@ -207,7 +207,7 @@ def _snapshot_admin(args: argparse.Namespace, settings: object) -> int:
 
 
 def _sync_now(args: argparse.Namespace, settings: object) -> int:
-    from syncer.report import Progress, summary
+    from syncer.report import Progress, summary, warning_rows
     from syncer.schedule import run_and_record
     from syncer.settings import Settings
 
@@ -222,7 +222,7 @@ def _sync_now(args: argparse.Namespace, settings: object) -> int:
         approve=args.approve,
     )
     if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
+        print(json.dumps(report.as_dict() | {"warnings": warning_rows(report)}, indent=2))
     else:
         print(summary(report))
     return report.exit_code

@@ -38,6 +38,26 @@ LENGTH_KEYS = (
 TEXT_CONFIG_KEYS = ("text_config", "llm_config", "language_config", "thinker_config", "decoder", "generator")
 # Tokenizers write int(1e30) for "no limit"; no real context window comes near a billion tokens.
 MAX_PLAUSIBLE_LENGTH = 1_000_000_000
+# What a config class of transformers fills in when config.json leaves the length out (vLLM reads the config
+# object, defaults included): model_type -> (key, default, class). Gemma 3's text_config has no length key.
+CONFIG_CLASS_DEFAULTS: dict[str, tuple[str, int, str]] = {
+    "llama": ("max_position_embeddings", 2048, "LlamaConfig"),
+    "mistral": ("max_position_embeddings", 131072, "MistralConfig"),
+    "mixtral": ("max_position_embeddings", 131072, "MixtralConfig"),
+    "qwen2": ("max_position_embeddings", 32768, "Qwen2Config"),
+    "qwen3": ("max_position_embeddings", 32768, "Qwen3Config"),
+    "qwen3_moe": ("max_position_embeddings", 32768, "Qwen3MoeConfig"),
+    "gemma": ("max_position_embeddings", 8192, "GemmaConfig"),
+    "gemma2": ("max_position_embeddings", 8192, "Gemma2Config"),
+    "gemma3_text": ("max_position_embeddings", 131072, "Gemma3TextConfig"),
+    "phi3": ("max_position_embeddings", 4096, "Phi3Config"),
+    "cohere": ("max_position_embeddings", 8192, "CohereConfig"),
+    "deepseek_v3": ("max_position_embeddings", 4096, "DeepseekV3Config"),
+    "gpt2": ("n_positions", 1024, "GPT2Config"),
+    "mpt": ("max_seq_len", 2048, "MptConfig"),
+}
+# The text sub-config's model_type when a multimodal config's text_config does not say it.
+TEXT_MODEL_TYPES = {"gemma3": "gemma3_text"}
 NO_MULTIPLY_ROPE_TYPES = frozenset({"llama3", "longrope", "default"})
 ROPE_TYPE_ALIASES = {"su": "longrope", "mrope": "default"}
 
@@ -111,6 +131,7 @@ class HubFiles:
     tokenizer_config: Mapping[str, Any] | None = None
     chat_template: str | None = None
     preprocessor_config: Mapping[str, Any] | None = None
+    sentence_bert_config: Mapping[str, Any] | None = None
     has_video_preprocessor: bool = False
     pipeline_tag: str | None = None
     tags: tuple[str, ...] = ()
@@ -215,13 +236,46 @@ def _length_candidates(owner: Mapping[str, Any], prefix: str) -> list[tuple[int,
     ]
 
 
+def _class_default(config: Mapping[str, Any], text: Mapping[str, Any], prefix: str) -> tuple[int, str] | None:
+    model_type = text.get("model_type")
+    if not isinstance(model_type, str) and prefix:
+        model_type = TEXT_MODEL_TYPES.get(str(config.get("model_type")))
+    known = CONFIG_CLASS_DEFAULTS.get(model_type) if isinstance(model_type, str) else None
+    if known is None:
+        return None
+    key, value, cls = known
+    return value, f"{prefix}{key} (absent: transformers {cls} default)"
+
+
 def derive_context_length(
-    config: Mapping[str, Any], tokenizer_config: Mapping[str, Any] | None = None
+    config: Mapping[str, Any],
+    tokenizer_config: Mapping[str, Any] | None = None,
+    sentence_bert_config: Mapping[str, Any] | None = None,
 ) -> Sourced | None:
     """The native context window vLLM would accept, or None when nothing declares one."""
+    native = _native_context_length(config, tokenizer_config)
+    # Sentence Transformers models: vLLM serves sentence_bert_config.json's max_seq_length, whatever else.
+    encoder_max = (sentence_bert_config or {}).get("max_seq_length")
+    if _valid_length(encoder_max):
+        replaced = f" (replaces {native.source.removeprefix('config.json ')})" if native else ""
+        return Sourced(encoder_max, f"sentence_bert_config.json max_seq_length={encoder_max}{replaced}")
+    return native
+
+
+def _native_context_length(
+    config: Mapping[str, Any], tokenizer_config: Mapping[str, Any] | None = None
+) -> Sourced | None:
     text, prefix = select_text_config(config)
-    # The text config's own keys win; the top level speaks only when the text config is silent.
-    candidates = _length_candidates(text, prefix) or (_length_candidates(config, "") if prefix else [])
+    # The text config's own keys win, then its class's default (what transformers fills in); the top level
+    # speaks only when the text config is silent and of a class we do not know.
+    candidates = _length_candidates(text, prefix)
+    declares = any(key in text for key in LENGTH_KEYS)  # even as null: transformers keeps an explicit null
+    if not candidates and not declares:
+        default = _class_default(config, text, prefix)
+        if default is not None:
+            candidates = [default]
+        elif prefix:
+            candidates = _length_candidates(config, "")
     for owner, owner_prefix in ((text, prefix), (config, "")):
         model_max = owner.get("model_max_length")
         if _valid_length(model_max):
@@ -239,7 +293,9 @@ def derive_context_length(
             )
         return None
     base, base_key = min(candidates)
-    source = f"config.json {base_key}={base}"
+    source = (
+        f"config.json {base_key}={base}" if "(absent" not in base_key else f"config.json {base_key}: {base}"
+    )
     if "gemma3" in _model_types(config, text):
         return Sourced(base, source + " (gemma3: rope scaling not applied)")
     rope_found = _rope_entries(text, prefix, config)
@@ -410,7 +466,9 @@ def derive_template_features(files: HubFiles) -> Sourced:
 def derive_facts(files: HubFiles) -> DerivedFacts:
     inputs, outputs = derive_modalities(files)
     return DerivedFacts(
-        context_length=derive_context_length(files.config, files.tokenizer_config),
+        context_length=derive_context_length(
+            files.config, files.tokenizer_config, files.sentence_bert_config
+        ),
         input_modalities=inputs,
         output_modalities=outputs,
         template_features=derive_template_features(files),

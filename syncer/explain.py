@@ -1,7 +1,13 @@
-"""``syncer explain ID``: every listed value of one model and where it came from."""
+"""``syncer explain ID``: every field of one model's listing entries, its value, and where it came from.
+
+The sources are the provenance stored with each listing record at sync time: a catalog key, ``[defaults]``,
+a built-in default, or a Hub file + key + commit (``hub: config.json rope_scaling yarn 4096 x 40 @ 1a2b3c4``).
+Both views are explained: the OpenRouter entry (when the model is in that view) and the catalog view.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,6 +16,56 @@ from syncer.db import HubFacts, ListingEntry
 from syncer.errors import ConfigError
 from syncer.settings import Settings
 from syncer.store import check_schema, make_engine
+
+UNRECORDED = "unrecorded"
+SOURCE_KINDS = ("hub", "catalog", "defaults", "built-in default", "derived", "constant", "sync health")
+
+
+def _source(provenance: Mapping[str, str], key: str) -> str:
+    if key == "openrouter":
+        return provenance.get("openrouter.slug", UNRECORDED)
+    return provenance.get(key, UNRECORDED)
+
+
+def _kind(source: str) -> str:
+    for kind in SOURCE_KINDS:
+        if source.startswith(kind):
+            return kind
+    return "derived" if source != UNRECORDED else UNRECORDED
+
+
+def explain_entry(
+    *,
+    model_id: str,
+    openrouter_entry: Mapping[str, Any] | None,
+    catalog_entry: Mapping[str, Any],
+    provenance: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """One row per field of both views: ``view`` is ``both`` when the two views list the same value."""
+    rows: dict[str, dict[str, Any]] = {}
+    for key, value in (openrouter_entry or {}).items():
+        source = _source(provenance, key)
+        rows[f"openrouter:{key}"] = {
+            "field": key,
+            "view": "openrouter",
+            "value": value,
+            "source": source,
+            "source_kind": _kind(source),
+        }
+    for key, value in catalog_entry.items():
+        shared = rows.get(f"openrouter:{key}")
+        if shared is not None and shared["value"] == value:
+            shared["view"] = "both"
+            continue
+        source = _source(provenance, key)
+        rows[f"catalog:{key}"] = {
+            "field": key,
+            "view": "catalog",
+            "value": value,
+            "source": source,
+            "source_kind": _kind(source),
+        }
+    return list(rows.values())
 
 
 def explain_model(*, settings: Settings, model_id: str) -> dict[str, Any]:
@@ -23,32 +79,57 @@ def explain_model(*, settings: Settings, model_id: str) -> dict[str, Any]:
                 raise ConfigError(
                     f"model {model_id!r} is not in the store: is it in the catalog, and has a sync run?"
                 )
-            listed = entry.openrouter_entry or {}
-            values = listed or entry.catalog_entry
-            fields = []
-            for key, value in values.items():
-                source = entry.provenance.get(key) or entry.provenance.get(key.split(".")[0]) or "catalog"
-                if key == "openrouter":
-                    source = entry.provenance.get("openrouter.slug", source)
-                fields.append({"field": key, "value": value, "source": source})
+            provenance = dict(entry.provenance or {})
             return {
                 "model_id": model_id,
-                "in_openrouter_view": bool(listed),
+                "in_openrouter_view": entry.openrouter_entry is not None,
                 "status": entry.status,
-                "commit": facts.commit_sha if facts else None,
                 "repo": facts.repo_id if facts else None,
+                "requested_repo": facts.requested_repo if facts else None,
+                "revision": facts.revision if facts else None,
+                "commit": facts.commit_sha if facts else None,
+                "gated": facts.gated if facts else None,
+                "stale_since": (
+                    facts.stale_since.isoformat() if facts and facts.stale_since is not None else None
+                ),
+                "last_error_kind": facts.last_error_kind if facts else None,
                 "last_error": facts.last_error if facts else None,
-                "warnings": list(entry.warnings),
-                "fields": fields,
+                "hub_provenance": dict(facts.provenance or {}) if facts else {},
+                "warnings": list(entry.warnings or []),
+                "fields": explain_entry(
+                    model_id=model_id,
+                    openrouter_entry=entry.openrouter_entry,
+                    catalog_entry=entry.catalog_entry or {},
+                    provenance=provenance,
+                ),
             }
     finally:
         engine.dispose()
 
 
+def _parameter(p: Mapping[str, Any]) -> str:
+    text = f"{p.get('name')}:{p.get('type')}"
+    if "min" in p or "max" in p:
+        text += f" {p.get('min', '')}..{p.get('max', '')}"
+    if "default" in p:
+        text += f" ={_short(p['default'])}"
+    if "options" in p:
+        text += f" [{'|'.join(str(o) for o in p['options'])}]"
+    return text
+
+
 def _short(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
     if isinstance(value, dict):
+        if set(value) == {"amount", "unit"}:
+            return f"{value['amount']} {value['unit']}"
         return ", ".join(f"{k}={_short(v)}" for k, v in value.items())
     if isinstance(value, list):
+        if value and all(isinstance(v, dict) and "name" in v and "type" in v for v in value):
+            return "; ".join(_parameter(v) for v in value)
         return ",".join(_short(v) for v in value)
     return str(value)
 
@@ -59,12 +140,18 @@ def format_explanation(explanation: dict[str, Any]) -> str:
     head = f"{explanation['model_id']}  status: {explanation['status']}"
     if explanation["repo"]:
         head += f"  repo: {explanation['repo']} @ {(explanation['commit'] or '?')[:7]}"
+        if explanation["requested_repo"] and explanation["requested_repo"] != explanation["repo"]:
+            head += f" (renamed; the catalog says {explanation['requested_repo']})"
+        if explanation["revision"]:
+            head += f"  pinned revision: {explanation['revision']}"
     if not explanation["in_openrouter_view"]:
-        head += "  (not in the OpenRouter view; showing the catalog view)"
-    rows = [(f["field"], _short(f["value"]), f["source"]) for f in explanation["fields"]]
-    text = head + "\n" + table(("field", "value", "source"), rows)
+        head += "  (not in the OpenRouter view: catalog view only)"
+    rows = [(f["field"], f["view"], _short(f["value"]), f["source"]) for f in explanation["fields"]]
+    text = head + "\n" + table(("field", "view", "value", "source"), rows)
     if explanation["warnings"]:
         text += "\nwarnings:\n" + "\n".join(f"  - {w}" for w in explanation["warnings"])
     if explanation["last_error"]:
-        text += f"\nlast Hub error: {explanation['last_error']}"
+        kind = explanation["last_error_kind"]
+        word = "gated: no access" if kind == "gated_no_access" else kind
+        text += f"\nlast Hub error ({word}): {explanation['last_error']}"
     return text

@@ -53,7 +53,7 @@ class HubBadBodyError(HubDataError):
 
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-CONFIG_FILES = ("config.json", "preprocessor_config.json")
+CONFIG_FILES = ("config.json", "preprocessor_config.json", "sentence_bert_config.json")
 TEMPLATE_FILES = ("chat_template.jinja", "tokenizer_config.json")
 # What one bulk listing asks for each repo: enough to skip the per-model model_info call.
 BULK_EXPAND = ("sha", "createdAt", "gated", "pipeline_tag", "tags", "library_name", "siblings")
@@ -271,6 +271,11 @@ class HubClient:
                 preprocessor_config=(
                     _strict_json(raw["preprocessor_config.json"], name="preprocessor_config.json")
                     if "preprocessor_config.json" in raw
+                    else None
+                ),
+                sentence_bert_config=(
+                    _strict_json(raw["sentence_bert_config.json"], name="sentence_bert_config.json")
+                    if "sentence_bert_config.json" in raw
                     else None
                 ),
                 has_video_preprocessor="video_preprocessor_config.json" in siblings,

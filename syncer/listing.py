@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from syncer.catalog import CatalogModel
-from syncer.derive import display_name
+from syncer.derive import derive_category, display_name
 from syncer.errors import CatalogIssue
+from syncer.parameters import apply_overrides, house_parameters
 from syncer.spec import PRICING_KEYS, format_price
 
 PRICE_UNITS = {
@@ -52,7 +54,11 @@ class Merged:
 
 
 def _from(model: CatalogModel, key: str, defaults_keys: frozenset[str]) -> str:
-    return f"defaults: {key}" if key in defaults_keys else f"catalog: {key}"
+    if key in defaults_keys:
+        return f"defaults: {key}"
+    if key in model.model_fields_set:
+        return f"catalog: {key}"
+    return f"built-in default: {key} = {json.dumps(getattr(model, key), default=str)}"
 
 
 def _short(sha: str) -> str:
@@ -206,34 +212,23 @@ def merge_model(
             openrouter_entry["deprecation_date"] = model.deprecation_date
         prov["openrouter.slug"] = "catalog: openrouter.slug"
 
-    org = hf_id.split("/", 1)[0] if hf_id else "house"
-    catalog_created = (
-        created if created is not None else int((first_seen_at or datetime.now(UTC)).timestamp())
+    catalog_entry = _catalog_entry(
+        model=model,
+        facts=facts,
+        prov=prov,
+        hf_id=hf_id,
+        name=name,
+        created=created,
+        inputs=inputs,
+        outputs=outputs,
+        context_length=context_length,
+        pricing=pricing,
+        features=features,
+        sampling=sampling,
+        ready=is_ready and resolved,
+        first_seen_at=first_seen_at,
+        defaults_keys=defaults_keys,
     )
-    catalog_entry: dict[str, Any] = {
-        "id": model.id,
-        "object": "model",
-        "created": catalog_created,
-        "owned_by": org,
-        "display_name": name,
-        "provider": org,
-        "hugging_face_id": hf_id,
-        "quantization": model.quantization,
-        "input_modalities": inputs,
-        "output_modalities": outputs,
-        "context_length": context_length,
-        "max_output_tokens": model.max_output_length,
-        "model_released_at": (
-            datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d") if created is not None else None
-        ),
-        "pricing": {k: {"amount": v, "unit": PRICE_UNITS[k]} for k, v in pricing.items()},
-        "features": features,
-        "supported_sampling_parameters": sampling,
-        "served_from": list(model.datacenters),
-        "status": "ready" if model.is_ready and resolved else "staging",
-    }
-    if facts and facts.stale_since is not None:
-        catalog_entry["stale_since"] = facts.stale_since.strftime("%Y-%m-%dT%H:%M:%SZ")
     return Merged(
         model_id=model.id,
         openrouter_entry=openrouter_entry,
@@ -242,6 +237,140 @@ def merge_model(
         warnings=tuple(warnings),
         issues=tuple(issues),
     )
+
+
+def _hub_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _catalog_entry(
+    *,
+    model: CatalogModel,
+    facts: Facts | None,
+    prov: dict[str, str],
+    hf_id: str,
+    name: str,
+    created: int | None,
+    inputs: list[str],
+    outputs: list[str],
+    context_length: int | None,
+    pricing: Mapping[str, str],
+    features: Sequence[str],
+    sampling: Sequence[str],
+    ready: bool,
+    first_seen_at: datetime | None,
+    defaults_keys: frozenset[str],
+) -> dict[str, Any]:
+    """The standard catalog view's entry (``catalog.json``, ``GET /v1/models``): the OpenAI core
+    (``id``, ``object``, ``created``, ``owned_by``) plus what model databases read. Adds each field's
+    source to ``prov``. Never filtered by the OpenRouter flag."""
+    at = f" @ {_short(facts.commit_sha)}" if facts else ""
+    if created is None:
+        seen = first_seen_at or datetime.now(UTC)
+        catalog_created = int(seen.timestamp())
+        prov.setdefault(
+            "created", f"first seen by the house at {_hub_time(seen)} (the Hub never resolved it)"
+        )
+    else:
+        catalog_created = created
+
+    if model.provider:
+        provider = model.provider
+        prov["provider"] = _from(model, "provider", defaults_keys)
+    elif hf_id:
+        provider = hf_id.split("/", 1)[0]
+        prov["provider"] = f"hub: organisation of {hf_id}"
+    else:
+        provider = "house"
+        prov["provider"] = "built-in default: house (a model not on the Hub)"
+    prov["owned_by"] = prov["provider"]
+    prov["object"] = 'constant: "model" (OpenAI list shape)'
+    prov["display_name"] = prov["name"]
+
+    if model.category:
+        category = model.category
+        prov["category"] = _from(model, "category", defaults_keys)
+    else:
+        derived = derive_category(outputs, facts.pipeline_tag if facts else None)
+        category = derived.value
+        via = (
+            "hub" if facts and (model.output_modalities is None or "pipeline_tag" in derived.source) else None
+        )
+        prov["category"] = f"{via}: {derived.source}{at}" if via else f"derived from catalog {derived.source}"
+
+    released: str | None
+    if model.release_date is not None:
+        released = model.release_date.isoformat()
+        prov["model_released_at"] = "catalog: release_date"
+    elif created is not None:
+        released = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%d")
+        prov["model_released_at"] = prov.get("created", "catalog: created")
+    else:
+        released = None
+        prov["model_released_at"] = "none (the Hub never resolved it and the catalog gives no release_date)"
+    prov["max_output_tokens"] = prov["max_output_length"]
+
+    capabilities = {
+        "vision": "image" in inputs,
+        "reasoning": "reasoning" in features,
+        "tools": "tools" in features,
+        "json_mode": "json_mode" in features,
+        "structured_outputs": "structured_outputs" in features,
+        "streaming": category in ("text", "audio"),
+    }
+    prov["capabilities"] = (
+        "vision: input_modalities; reasoning, tools, json_mode, structured_outputs: "
+        f"{prov['supported_features']}; streaming: category {category}"
+    )
+    prov["features"] = prov["supported_features"]
+
+    house = house_parameters(
+        sampling=sampling,
+        features=features,
+        max_output_tokens=model.max_output_length,
+        generates_text=category in ("text", "audio") and "text" in outputs,
+    )
+    overrides = {n: o.model_dump(exclude_defaults=True) for n, o in model.supported_parameters.items()}
+    parameters = apply_overrides(house, overrides)
+    source = (
+        f"house parameter table for {prov['supported_sampling_parameters']} and {prov['supported_features']}"
+    )
+    if overrides:
+        source += f"; {_from(model, 'supported_parameters', defaults_keys)} ({', '.join(sorted(overrides))})"
+    prov["supported_parameters"] = source
+    prov["served_from"] = prov["datacenters"]
+    prov["status"] = (
+        f"ready: {prov['is_ready']}"
+        if ready
+        else f"staging: {prov['is_ready']}" + ("" if facts else " (the Hub never resolved it)")
+    )
+
+    entry: dict[str, Any] = {
+        "id": model.id,
+        "object": "model",
+        "created": catalog_created,
+        "owned_by": provider,
+        "display_name": name,
+        "provider": provider,
+        "hugging_face_id": hf_id,
+        "quantization": model.quantization,
+        "category": category,
+        "input_modalities": inputs,
+        "output_modalities": outputs,
+        "context_length": context_length,
+        "max_output_tokens": model.max_output_length,
+        "model_released_at": released,
+        "pricing": {k: {"amount": v, "unit": PRICE_UNITS[k]} for k, v in pricing.items()},
+        "capabilities": capabilities,
+        "features": list(features),
+        "supported_parameters": parameters,
+        "served_from": list(model.datacenters),
+        "status": "ready" if ready else "staging",
+    }
+    if facts and facts.stale_since is not None:
+        entry["stale_since"] = _hub_time(facts.stale_since)
+        prov["stale_since"] = f"hub: lookups failing since {entry['stale_since']}; last good facts{at}"
+    return entry
 
 
 def openrouter_document(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -35,6 +35,38 @@ STATUS_WORDS = {
 }
 
 
+ERROR_WORDS = {"gated_no_access": "gated: no access", "not_found": "not found"}
+WARNING_KINDS = (
+    ("renamed on the Hub", "renamed"),
+    ("catalog claims", "claim_contradicted"),
+    ("DROPPED", "dropped"),
+)
+
+
+def _warning_kind(text: str) -> str:
+    return next((kind for prefix, kind in WARNING_KINDS if text.startswith(prefix)), "other")
+
+
+def warning_rows(report: SyncReport) -> list[dict[str, str]]:
+    """Every warning of a run, one row each: house claims the chat template contradicts, renamed repos,
+    gated repos our token cannot read (distinct from "not found"), and the like. For the table and --json."""
+    rows = [
+        {"model": o.model_id, "kind": _warning_kind(w), "warning": w}
+        for o in report.outcomes
+        for w in o.warnings
+    ]
+    for o in report.outcomes:
+        if o.error_kind == "gated_no_access":
+            rows.append(
+                {
+                    "model": o.model_id,
+                    "kind": "gated",
+                    "warning": f"gated: no access to {o.repo}; accept its terms on the Hub with the account of HF_TOKEN",
+                }
+            )
+    return rows
+
+
 def summary(report: SyncReport) -> str:
     rows = [
         (
@@ -42,7 +74,8 @@ def summary(report: SyncReport) -> str:
             o.context_length if o.context_length is not None else "-",
             ",".join(o.input_modalities) or "-",
             "yes" if o.listed else "no",
-            STATUS_WORDS.get(o.status, o.status) + (f": {o.error_kind}" if o.error_kind else ""),
+            STATUS_WORDS.get(o.status, o.status)
+            + (f": {ERROR_WORDS.get(o.error_kind, o.error_kind)}" if o.error_kind else ""),
         )
         for o in report.outcomes
     ]
@@ -51,9 +84,9 @@ def summary(report: SyncReport) -> str:
     if problems:
         parts.append("\nerrors:")
         parts += [f"  {o.model_id}: {o.error}" for o in problems]
-    warnings = [(o.model_id, w) for o in report.outcomes for w in o.warnings]
+    warnings = [(w["model"], w["kind"], w["warning"]) for w in warning_rows(report)]
     if warnings:
-        parts.append("\n" + table(("model", "warning"), warnings))
+        parts.append("\nwarnings:\n" + table(("model", "kind", "warning"), warnings))
     requests = ", ".join(f"{k} {v}" for k, v in sorted(report.requests.items())) or "none"
     counts = (
         f"{report.count('synced')} synced, {report.count('unchanged')} unchanged, {len(report.failed)} failed"

@@ -26,11 +26,12 @@ import hmac
 import json
 import logging
 import os
+import signal
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Send
 
 from syncer.serve_openapi import openapi_document
 from syncer.settings import Settings
@@ -269,8 +271,6 @@ class SnapshotSource:
 
 
 def _replace_signature(snapshot: Snapshot, signature: Signature) -> Snapshot:
-    from dataclasses import replace
-
     return replace(snapshot, signature=signature, modified_at=signature[2] / 1e9)
 
 
@@ -421,7 +421,9 @@ class ModelsAPI:
         return hmac.compare_digest(given.strip(), self._token)
 
     async def list_models(self, request: Request) -> Response:
-        scope = request.scope
+        return self.listing_response(request.scope)
+
+    def listing_response(self, scope: Mapping[str, Any]) -> Prebuilt:
         fmt = _format_of(scope["query_string"])
         if fmt is None:
             return self._bad_format
@@ -544,14 +546,38 @@ def create_app(settings: Settings) -> Starlette:
     return app
 
 
-def app_from_environment() -> Starlette:
+class FastListing:
+    """ASGI wrapper answering ``GET /v1/models`` straight from the prebuilt responses, before Starlette's
+    middleware and router (which cost as much as the rest of the request); everything else goes to ``app``.
+    Starlette's own route for the path answers the same way, so the two cannot disagree."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.api: ModelsAPI = app.state.api
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/models" and scope["method"] in ("GET", "HEAD"):
+            response = self.api.listing_response(scope)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": response.raw_headers,
+                }
+            )
+            await send({"type": "http.response.body", "body": response.body})
+            return
+        await self.app(scope, receive, send)
+
+
+def app_from_environment() -> FastListing:
     """Factory for uvicorn's worker processes (``--workers N``): settings from the environment."""
     from syncer.report import configure_logging
     from syncer.settings import load_settings
 
     settings = load_settings()
     configure_logging(settings.log_format)
-    return create_app(settings)
+    return FastListing(create_app(settings))
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int = 1, access_log: bool = False) -> int:
@@ -566,23 +592,42 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1, access_
         "server_header": False,
         "lifespan": "on",
     }
-    if workers > 1:
-        uvicorn.run("syncer.serve:app_from_environment", factory=True, workers=workers, **options)
-    else:
-        uvicorn.run(create_app(settings), **options)
+
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: make that an exit 0.
+    def _stopped(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stopped) if main_thread else None
+    try:
+        if workers > 1:
+            uvicorn.run("syncer.serve:app_from_environment", factory=True, workers=workers, **options)
+        else:
+            uvicorn.run(FastListing(create_app(settings)), **options)
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 
 class ServerThread:
     """The API under uvicorn in a thread of this process, on a port the OS picks (tests, embedding)."""
 
-    def __init__(self, settings: Settings, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, settings: Settings, *, host: str = "127.0.0.1", fast_listing: bool = True) -> None:
         import uvicorn
 
         self.app = create_app(settings)
         self.api: ModelsAPI = self.app.state.api
         config = uvicorn.Config(
-            self.app, host=host, port=0, access_log=False, log_level="warning", lifespan="on"
+            FastListing(self.app) if fast_listing else self.app,
+            host=host,
+            port=0,
+            access_log=False,
+            log_level="warning",
+            lifespan="on",
         )
         self._server = uvicorn.Server(config)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -125,28 +125,29 @@ def upsert(
         return
     table = table_of(model)
     dialect = session.get_bind().dialect.name
+    columns = [c for c in rows[0] if c not in key and c not in insert_only]
+    # One statement, compiled once (and cached), executed per batch with the rows as parameters: PyMySQL
+    # rewrites it to one multi-row INSERT, psycopg pipelines it, SQLite runs it in-process. (A multi-VALUES
+    # statement built per batch was compiled afresh each time, bind parameter by bind parameter: about
+    # 0.5 s of CPU per 1,000 models, most of a warm sync.)
+    stmt: Any
+    if dialect == "postgresql":
+        pg_stmt = postgresql.insert(table)
+        stmt = pg_stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: pg_stmt.excluded[c] for c in columns}
+        )
+    elif dialect == "sqlite":
+        lite_stmt = sqlite.insert(table)
+        stmt = lite_stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: lite_stmt.excluded[c] for c in columns}
+        )
+    elif dialect in ("mysql", "mariadb"):
+        my_stmt = mysql.insert(table)
+        stmt = my_stmt.on_duplicate_key_update({c: my_stmt.inserted[c] for c in columns})
+    else:  # pragma: no cover - settings refuse other URLs
+        raise StoreError(f"unsupported database {dialect}")
     for start in range(0, len(rows), UPSERT_BATCH):
-        batch = list(rows[start : start + UPSERT_BATCH])
-        columns = [c for c in batch[0] if c not in key and c not in insert_only]
-        if dialect == "postgresql":
-            pg_stmt = postgresql.insert(table).values(batch)
-            session.execute(
-                pg_stmt.on_conflict_do_update(
-                    index_elements=list(key), set_={c: pg_stmt.excluded[c] for c in columns}
-                )
-            )
-        elif dialect == "sqlite":
-            lite_stmt = sqlite.insert(table).values(batch)
-            session.execute(
-                lite_stmt.on_conflict_do_update(
-                    index_elements=list(key), set_={c: lite_stmt.excluded[c] for c in columns}
-                )
-            )
-        elif dialect in ("mysql", "mariadb"):
-            my_stmt = mysql.insert(table).values(batch)
-            session.execute(my_stmt.on_duplicate_key_update({c: my_stmt.inserted[c] for c in columns}))
-        else:  # pragma: no cover - settings refuse other URLs
-            raise StoreError(f"unsupported database {dialect}")
+        session.execute(stmt, list(rows[start : start + UPSERT_BATCH]))
 
 
 def delete_missing(session: Session, model: type[Base], *, keep_ids: Iterable[str]) -> list[str]:

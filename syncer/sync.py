@@ -453,13 +453,14 @@ def _sync_stages(
             key=["model_id", "price_key"],
         )
         upsert(session, HubFacts, facts_rows, key=["model_id"])
+        status_of = {o.model_id: o.status for o in outcomes}  # a dict, not a scan per model (quadratic)
         upsert(
             session,
             ListingEntry,
             [
                 {
                     "model_id": mid,
-                    "status": next(o.status for o in outcomes if o.model_id == mid),
+                    "status": status_of[mid],
                     "openrouter_entry": m.openrouter_entry,
                     "catalog_entry": m.catalog_entry,
                     "provenance": m.provenance,

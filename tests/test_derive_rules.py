@@ -424,3 +424,41 @@ def test_display_name_from_the_repo_name(repo: str, name: str) -> None:
 )
 def test_category(outputs: list[str], tag: str | None, category: str) -> None:
     assert derive_category(outputs, tag).value == category
+
+
+# -- what the engine fills in, and what replaces the config's window -------------------------------------
+def test_a_text_config_without_length_gets_its_config_class_default() -> None:
+    # Gemma 3 multimodal checkpoints: text_config has no max_position_embeddings; Gemma3TextConfig says 131072,
+    # and its linear rope factor is not applied.
+    config = {
+        "model_type": "gemma3",
+        "max_position_embeddings": 999,  # the top level does not describe the language model
+        "text_config": {"model_type": "gemma3_text", "rope_scaling": {"rope_type": "linear", "factor": 8.0}},
+    }
+    result = derive_context_length(config)
+    assert result is not None and result.value == 131072
+    assert "Gemma3TextConfig default" in result.source
+    untyped = {"model_type": "gemma3", "text_config": {"hidden_size": 8}}
+    assert _length(untyped) == 131072
+    assert _length({"model_type": "llama", "hidden_size": 8}, {"model_max_length": 4096}) == 2048
+
+
+def test_unknown_class_without_length_falls_back_to_the_top_level() -> None:
+    assert _length({"max_position_embeddings": 4096, "text_config": {"model_type": "brand_new"}}) == 4096
+
+
+def test_sentence_bert_max_seq_length_replaces_the_config_window() -> None:
+    result = derive_context_length({"max_position_embeddings": 512}, None, {"max_seq_length": 256})
+    assert result is not None and result.value == 256
+    assert (
+        result.source == "sentence_bert_config.json max_seq_length=256 (replaces max_position_embeddings=512)"
+    )
+    assert _length({"max_position_embeddings": 512}) == 512
+    bad = derive_context_length({"max_position_embeddings": 512}, None, {"max_seq_length": None})
+    assert bad is not None and bad.value == 512
+
+
+@pytest.mark.parametrize("bad", [None, "8192", -1, int(1e30)])
+def test_class_default_fills_only_an_absent_key_never_a_broken_one(bad: Any) -> None:
+    assert _length({"model_type": "gemma2"}) == 8192
+    assert _length({"model_type": "gemma2", "max_position_embeddings": bad}) is None

@@ -19,7 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("published_snapshots", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("status", sa.String(length=16), server_default="published", nullable=False))
+        batch_op.add_column(
+            sa.Column("status", sa.String(length=16), server_default="published", nullable=False)
+        )
         batch_op.add_column(sa.Column("note", sa.Text(), nullable=True))
 
 

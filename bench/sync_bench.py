@@ -1,0 +1,711 @@
+"""Benchmark `syncer sync now` against the naive loop, through the local Hub mirror with injected latency.
+
+    .venv/bin/python bench/sync_bench.py [--models 1000] [--authors 40] [--latency 0.05] [--naive-sample 100]
+                                         [--concurrency 16] [--plan free] [--snapshot-models 10000]
+
+Environment overrides (for `make bench`): SYNC_BENCH_MODELS, SYNC_BENCH_AUTHORS, SYNC_BENCH_LATENCY,
+SYNC_BENCH_NAIVE_SAMPLE, SYNC_BENCH_CONCURRENCY, SYNC_BENCH_PLAN, SYNC_BENCH_SNAPSHOT_MODELS.
+
+What it does (issue 6):
+
+1. builds N synthetic repos in a temp folder: copies of the real fixture repos under ``mirror/repos/`` (every
+   file but ``SOURCE.md``), spread over many authors, each with its own ``README.md`` (so its own commit) and
+   ``_repo.json`` (its own ``createdAt``); fixtures whose facts cannot be derived are skipped. A catalog with
+   one model per repo (``max_output_length`` = min(1024, the checkpoint's context));
+2. starts the mirror (``python -m syncer.mirror``) as a separate process, with ``--latency`` per request;
+3. runs each scenario in its own subprocess (so peak RSS and CPU are per run): the naive loop
+   (``model_info`` then ``hf_hub_download`` by branch, sequential) cold and warm on a sample, extrapolated
+   linearly to N; ``run_sync`` cold, warm unchanged, and warm with 5% of the repos at a new commit;
+4. counts Hub requests by kind from the mirror's request log (reset before each run), and prints one table
+   with the ideal ``max(requests x latency / concurrency, requests x client CPU per request)``, where the
+   client CPU per request is measured on the naive loop (pure request work through the same client);
+5. times building and writing both snapshot documents from M (default 10,000) merged entries vs plain
+   ``json.dumps`` of the same documents;
+6. prints the issue's targets with PASS/FAIL.
+
+It measures and prints; it exits 0 when it ran (a missed target is a FAIL line, not an exit status), and
+non-zero only when it could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "mirror" / "repos"
+PYTHON = sys.executable
+MAX_OUTPUT = 1024
+NOTES_CPU_PER_REQUEST = 0.0006  # /work/shared/notes/huggingface-hub-2x.md: model_info, 0.6 ms of client CPU
+CHANGED_SHARE = 0.05
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Child processes: one scenario each, reporting their own wall, CPU and peak RSS as JSON.
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _usage() -> tuple[float, float]:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024  # CPU seconds, peak RSS in MiB (Linux: KiB)
+
+
+def _child_naive(spec: dict[str, Any]) -> dict[str, Any]:
+    """The naive loop of the issue: per model, model_info then hf_hub_download by branch, one after another."""
+    from huggingface_hub import HfApi, hf_hub_download
+
+    api = HfApi(endpoint=spec["endpoint"], token=False)
+    cpu0, _ = _usage()
+    t0 = time.perf_counter()
+    failures = 0
+    for repo in spec["repos"]:
+        try:
+            api.model_info(repo, timeout=10)
+            hf_hub_download(
+                repo, "config.json", endpoint=spec["endpoint"], cache_dir=spec["cache_dir"], token=False
+            )
+        except Exception as exc:
+            failures += 1
+            print(f"naive: {repo}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    wall = time.perf_counter() - t0
+    cpu1, rss = _usage()
+    return {
+        "wall": wall,
+        "cpu": cpu1 - cpu0,
+        "rss_mb": rss,
+        "failures": failures,
+        "models": len(spec["repos"]),
+    }
+
+
+def _child_sync(spec: dict[str, Any]) -> dict[str, Any]:
+    """One `syncer sync now`, i.e. run_sync with settings from the environment (set by the parent)."""
+    t_import = time.perf_counter()
+    from syncer.settings import load_settings
+    from syncer.sync import run_sync
+
+    imported = time.perf_counter() - t_import
+    import syncer.sync as sync_module
+
+    hub_phase = [0.0]
+    fetch_all = sync_module._fetch_all
+
+    def timed_fetch_all(*args: Any, **kwargs: Any) -> Any:  # the Hub phase; the rest of the run is local work
+        t = time.perf_counter()
+        try:
+            return fetch_all(*args, **kwargs)
+        finally:
+            hub_phase[0] += time.perf_counter() - t
+
+    sync_module._fetch_all = timed_fetch_all  # type: ignore[assignment]
+    settings = load_settings()
+    cpu0, _ = _usage()
+    t0 = time.perf_counter()
+    report = run_sync(settings=settings, trigger="bench")
+    wall = time.perf_counter() - t0
+    cpu1, rss = _usage()
+    statuses = Counter(o.status for o in report.outcomes)
+    return {
+        "wall": wall,
+        "cpu": cpu1 - cpu0,
+        "rss_mb": rss,
+        "import_s": imported,
+        "hub_s": hub_phase[0],
+        "exit_code": report.exit_code,
+        "requests": dict(report.requests),
+        "statuses": dict(statuses),
+        "errors": [f"{o.model_id}: {o.error_kind}: {o.error}" for o in report.failed][:5],
+        "held": report.held_reasons,
+        "models": len(report.outcomes),
+    }
+
+
+def _child_snapshot(spec: dict[str, Any]) -> dict[str, Any]:
+    """Snapshot build + write from M merged entries vs plain json.dumps of the same documents."""
+    from syncer import snapshot as snap
+    from syncer.catalog import load_catalog
+    from syncer.listing import catalog_document, merge_model, openrouter_document
+
+    catalog = load_catalog(Path(spec["catalog"]))
+    facts_by_repo = {
+        repo: _facts_from_folder(Path(spec["repos_root"]) / repo) for repo in spec["template_repos"]
+    }
+    templates = [m for m in catalog.models if m.hugging_face_id in facts_by_repo]
+    count = spec["models"]
+    t0 = time.perf_counter()
+    merged = []
+    for i in range(count):
+        base = templates[i % len(templates)]
+        model = base.model_copy(
+            update={
+                "id": f"s{i:06d}",
+                "openrouter": base.openrouter.model_copy(update={"slug": f"bench/s{i:06d}"}),
+            }
+        )
+        merged.append(
+            merge_model(
+                model=model, facts=facts_by_repo[base.hugging_face_id], catalog_file=str(catalog.path)
+            )
+        )
+    merge_s = time.perf_counter() - t0
+    # Shuffle-free but not pre-sorted input: reverse, as a database would hand rows back in any order.
+    merged.reverse()
+    or_entries = [m.openrouter_entry for m in merged if m.openrouter_entry]
+    cat_entries = [m.catalog_entry for m in merged]
+    out = Path(spec["out_dir"])
+
+    def build() -> dict[str, float]:
+        times: dict[str, float] = {}
+        t = time.perf_counter()
+        docs = {snap.OPENROUTER: openrouter_document(or_entries), snap.CATALOG: catalog_document(cat_entries)}
+        times["documents"] = time.perf_counter() - t
+        validate = render = 0.0
+        rendered = {}
+        for name, doc in docs.items():
+            t = time.perf_counter()
+            problems = snap.VALIDATORS[name](doc)
+            validate += time.perf_counter() - t
+            assert not problems, problems[:3]
+            t = time.perf_counter()
+            rendered[name] = snap.render(doc)
+            render += time.perf_counter() - t
+        times["validate"], times["render"] = validate, render
+        t = time.perf_counter()
+        for name, data in rendered.items():
+            snap.write_atomic(out / snap.FILE_NAMES[name], data)
+        times["write"] = time.perf_counter() - t
+        # The path run_sync takes (validated_bytes = validate + render), timed end to end as well.
+        t = time.perf_counter()
+        docs = {snap.OPENROUTER: openrouter_document(or_entries), snap.CATALOG: catalog_document(cat_entries)}
+        data2 = {name: snap.validated_bytes(name, doc) for name, doc in docs.items()}
+        for name, data in data2.items():
+            snap.write_atomic(out / snap.FILE_NAMES[name], data)
+        times["total"] = time.perf_counter() - t
+        times["bytes"] = float(sum(len(d) for d in data2.values()))
+        return times
+
+    def plain() -> float:
+        t = time.perf_counter()
+        json.dumps({"data": or_entries})
+        json.dumps({"object": "list", "data": cat_entries})
+        return time.perf_counter() - t
+
+    runs = [build() for _ in range(spec["repeat"])]
+    best = min(runs, key=lambda r: r["total"])
+    plain_s = min(plain() for _ in range(spec["repeat"]))
+    _, rss = _usage()
+    return {"merge_s": merge_s, "build": best, "plain_s": plain_s, "rss_mb": rss, "entries": count,
+            "openrouter_entries": len(or_entries)}  # fmt: skip
+
+
+def _facts_from_folder(folder: Path) -> Any:
+    """The Facts the worker would derive from a repo folder (the same files hub.fetch reads)."""
+    from datetime import UTC, datetime
+
+    from syncer.derive import HubFiles, derive_facts
+    from syncer.listing import Facts
+
+    files = _hub_files(folder, HubFiles)
+    derived = derive_facts(files)
+    meta = json.loads((folder / "_repo.json").read_text()) if (folder / "_repo.json").exists() else {}
+    created = meta.get("createdAt", "2025-01-01T00:00:00.000Z")
+    return Facts(
+        repo_id=folder.parent.name + "/" + folder.name,
+        commit_sha="0" * 40,
+        created_at=datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(UTC),
+        context_length=derived.context_length.value if derived.context_length else None,
+        input_modalities=tuple(derived.input_modalities.value),
+        output_modalities=tuple(derived.output_modalities.value),
+        template_features=(
+            tuple(derived.template_features.value) if derived.template_features.value is not None else None
+        ),
+        pipeline_tag=files.pipeline_tag,
+        provenance={"context_length": "config.json"},
+    )
+
+
+def _hub_files(folder: Path, hub_files: Any) -> Any:
+    """HubFiles as syncer.hub.HubClient.fetch builds them: the files it downloads (the template file wins over
+    tokenizer_config.json), each into the HubFiles field of the same name."""
+    import dataclasses
+
+    from syncer.hub import CONFIG_FILES, TEMPLATE_FILES
+
+    meta = json.loads((folder / "_repo.json").read_text()) if (folder / "_repo.json").exists() else {}
+    fields = {f.name for f in dataclasses.fields(hub_files)}
+    kwargs: dict[str, Any] = {}
+    for name in (*CONFIG_FILES, *TEMPLATE_FILES):
+        path = folder / name
+        if not path.exists() or (name == "tokenizer_config.json" and "chat_template" in kwargs):
+            continue
+        field = name.rsplit(".", 1)[0]
+        if field in fields:
+            kwargs[field] = path.read_text() if name.endswith(".jinja") else json.loads(path.read_text())
+    return hub_files(
+        **kwargs,
+        has_video_preprocessor=(folder / "video_preprocessor_config.json").exists(),
+        pipeline_tag=meta.get("pipeline_tag"),
+        tags=tuple(meta.get("tags", ())),
+        library_name=meta.get("library_name"),
+    )
+
+
+def child_main(kind: str, spec_path: str, out_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text())
+    runner = {"naive": _child_naive, "sync": _child_sync, "snapshot": _child_snapshot}[kind]
+    result = runner(spec)
+    Path(out_path).write_text(json.dumps(result))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The parent: data set, mirror, scenarios, table.
+# ---------------------------------------------------------------------------------------------------------
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not run (not: a target was missed)."""
+
+
+def usable_fixtures() -> tuple[list[tuple[str, int]], list[str]]:
+    """(fixture repo id, native context) for every fixture the worker can derive facts from; and the skipped."""
+    sys.path.insert(0, str(ROOT))
+    from syncer.derive import DerivationError, HubFiles, derive_facts
+
+    usable, skipped = [], []
+    for config in sorted(FIXTURES.glob("*/*/config.json")):
+        folder = config.parent
+        repo = f"{folder.parent.name}/{folder.name}"
+        try:
+            derived = derive_facts(_hub_files(folder, HubFiles))
+        except (DerivationError, ValueError) as exc:
+            skipped.append(f"{repo} ({exc})")
+            continue
+        if derived.context_length is None or derived.context_length.value is None:
+            skipped.append(f"{repo} (no context length)")
+            continue
+        usable.append((repo, int(derived.context_length.value)))
+    return usable, skipped
+
+
+def build_repos(
+    root: Path, fixtures: list[tuple[str, int]], models: int, authors: int
+) -> list[dict[str, Any]]:
+    """N repos, ``authors`` authors, fixtures round robin; returns [{repo, fixture, context}] in catalog order."""
+    per_author = -(-models // authors)
+    repos = []
+    for i in range(models):
+        fixture, context = fixtures[i % len(fixtures)]
+        author = f"bench-org-{i // per_author:03d}"
+        name = f"{fixture.split('/')[1]}-{i:05d}"
+        target = root / author / name
+        source = FIXTURES / fixture
+        target.mkdir(parents=True)
+        for f in source.iterdir():
+            if f.is_file() and f.name not in ("SOURCE.md", "_repo.json"):
+                shutil.copyfile(f, target / f.name)
+        meta = json.loads((source / "_repo.json").read_text()) if (source / "_repo.json").exists() else {}
+        for key in ("sha", "renamed_from", "gated", "private", "revisions"):
+            meta.pop(key, None)
+        meta["createdAt"] = f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00.000Z"
+        (target / "_repo.json").write_text(json.dumps(meta))
+        (target / "README.md").write_text(
+            f"# {author}/{name}\n\nA copy of {fixture} for the sync benchmark.\n"
+        )
+        repos.append({"repo": f"{author}/{name}", "fixture": fixture, "context": context})
+    return repos
+
+
+def new_commit(folder: Path, name: str) -> None:
+    """Edit one file of a repo: the mirror's commit sha is a hash of the files, so this is a new commit."""
+    path = folder / name
+    if name.endswith(".json"):
+        data = json.loads(path.read_text())
+        data["bench_commit"] = (
+            data.get("bench_commit", 0) + 1
+        )  # an unknown key: the derived facts are unchanged
+        path.write_text(json.dumps(data, indent=2))
+    else:
+        with path.open("a") as fh:
+            fh.write("A new commit.\n")
+
+
+def write_catalog(path: Path, repos: list[dict[str, Any]]) -> None:
+    lines = [
+        "[defaults]",
+        'datacenters = ["JP", "US"]',
+        'supported_sampling_parameters = ["temperature", "top_p", "max_tokens"]',
+        "",
+    ]
+    for i, r in enumerate(repos):
+        lines += [
+            "[[models]]",
+            f'id = "m{i:05d}"',
+            f'hugging_face_id = "{r["repo"]}"',
+            f"max_output_length = {min(MAX_OUTPUT, r['context'])}",
+            f'openrouter = {{ slug = "bench/m{i:05d}" }}',
+            f'pricing = {{ prompt = "0.{i % 7 + 1:07d}", completion = "0.{i % 5 + 2:07d}" }}',
+            "",
+        ]
+    path.write_text("\n".join(lines))
+
+
+class Mirror:
+    def __init__(self, root: Path, latency: float, work: Path) -> None:
+        port_file = work / "mirror.url"
+        self.log = (work / "mirror.log").open("w")
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "syncer.mirror", str(root), "--port", "0", "--latency", str(latency),
+             "--port-file", str(port_file)],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not port_file.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise BenchError(f"the mirror did not start (see {work / 'mirror.log'})")
+            time.sleep(0.05)
+        self.url = port_file.read_text().strip()
+
+    def _call(self, method: str, path: str) -> Any:
+        req = urllib.request.Request(self.url + path, method=method, data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def reset(self) -> None:
+        self._call("POST", "/_mirror/reset")
+
+    def requests(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/_mirror/requests"))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def classify(log: list[dict[str, Any]]) -> dict[str, int]:
+    kinds: Counter[str] = Counter()
+    for r in log:
+        if r["kind"] == "api":
+            kinds["api_list" if r["path"] == "/api/models" else "api_info"] += 1
+        elif r["kind"] == "resolve":
+            kinds["resolve_head" if r["method"] == "HEAD" else "resolve_get"] += 1
+        else:
+            kinds["other"] += 1
+        if not 200 <= int(r["status"]) < 400:
+            kinds["http_errors"] += 1
+    kinds["api"] = kinds["api_list"] + kinds["api_info"]
+    kinds["resolve"] = kinds["resolve_head"] + kinds["resolve_get"]
+    kinds["total"] = kinds["api"] + kinds["resolve"] + kinds["other"]
+    keys = ("api_list", "api_info", "resolve_head", "resolve_get", "other", "http_errors")
+    return {k: kinds[k] for k in (*keys, "api", "resolve", "total")}
+
+
+def run_child(
+    kind: str, spec: dict[str, Any], work: Path, name: str, *, env: dict[str, str], timeout: float
+) -> dict[str, Any]:
+    spec_path, out_path, err_path = (
+        work / f"{name}.spec.json",
+        work / f"{name}.out.json",
+        work / f"{name}.stderr",
+    )
+    spec_path.write_text(json.dumps(spec))
+    started = time.perf_counter()
+    with err_path.open("w") as err:
+        proc = subprocess.run(
+            [PYTHON, str(Path(__file__).resolve()), "--child", kind, str(spec_path), str(out_path)],
+            cwd=ROOT, env=env, stdout=err, stderr=subprocess.STDOUT, timeout=timeout, check=False,
+        )  # fmt: skip
+    if proc.returncode != 0 or not out_path.exists():
+        tail = err_path.read_text()[-3000:]
+        raise BenchError(f"scenario {name} exited {proc.returncode}:\n{tail}")
+    result = json.loads(out_path.read_text())
+    result["process_wall"] = time.perf_counter() - started
+    return result
+
+
+def child_env(work: Path, extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING", "SYNCER_"))}
+    env.update(
+        {
+            "HF_HOME": str(work / "hf-home"),  # no stored token, no shared cache
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB RAM"
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({cpu}), {mem}, Linux {platform.release()}, Python {platform.python_version()}"
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "-" if x is None else (f"{x:.0f}x" if x >= 100 else f"{x:.1f}x")
+
+
+def main(argv: list[str] | None = None) -> int:
+    env_default = os.environ.get
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=int(env_default("SYNC_BENCH_MODELS", 1000)))
+    parser.add_argument("--authors", type=int, default=int(env_default("SYNC_BENCH_AUTHORS", 40)))
+    parser.add_argument("--latency", type=float, default=float(env_default("SYNC_BENCH_LATENCY", 0.05)),
+                        help="seconds the mirror sleeps before every answer")  # fmt: skip
+    parser.add_argument("--naive-sample", type=int, default=int(env_default("SYNC_BENCH_NAIVE_SAMPLE", 100)),
+                        help="models the naive loop runs on (extrapolated linearly to --models)")  # fmt: skip
+    parser.add_argument("--concurrency", type=int, default=int(env_default("SYNC_BENCH_CONCURRENCY", 16)))
+    parser.add_argument("--plan", default=env_default("SYNC_BENCH_PLAN", "free"),
+                        help="SYNCER_HUB_PLAN for the syncs (the budget they pace below)")  # fmt: skip
+    parser.add_argument(
+        "--snapshot-models", type=int, default=int(env_default("SYNC_BENCH_SNAPSHOT_MODELS", 10000))
+    )
+    parser.add_argument("--change-file", default=env_default("SYNC_BENCH_CHANGE_FILE", "config.json"),
+                        help="the file edited in 5%% of the repos (config.json: a new blob to download; README.md:"
+                        " a new commit whose config blobs are already cached)")  # fmt: skip
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder (printed)")
+    args, _unknown = parser.parse_known_args(argv)  # bench/run.py passes its own arguments through
+    if args.models < 20 or args.naive_sample < 1 or args.authors < 1:
+        parser.error("need --models >= 20, --naive-sample >= 1, --authors >= 1")
+    sample_n = min(args.naive_sample, args.models)
+
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="syncer-sync-bench-"))
+    mirror: Mirror | None = None
+    try:
+        fixtures, skipped = usable_fixtures()
+        if not fixtures:
+            raise BenchError("no usable fixture repo under mirror/repos")
+        repos_root = work / "repos"
+        repos = build_repos(repos_root, fixtures, args.models, args.authors)
+        catalog = work / "catalog.toml"
+        write_catalog(catalog, repos)
+        build_s = time.perf_counter() - started
+        print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at start")
+        print(f"data: {len(repos)} repos ({len(fixtures)} fixtures round robin, {len({r['repo'].split('/')[0] for r in repos})} "
+              f"authors) built in {build_s:.1f}s under {work}; latency {args.latency * 1000:.0f} ms/request; "
+              f"concurrency {args.concurrency}; plan {args.plan}")  # fmt: skip
+        if skipped:
+            print(f"skipped fixtures (derivation fails): {', '.join(skipped)}")
+
+        mirror = Mirror(repos_root, args.latency, work)
+        step = args.models / sample_n
+        sample = [repos[int(i * step)]["repo"] for i in range(sample_n)]
+        rows: dict[str, dict[str, Any]] = {}
+
+        def scenario(name: str, kind: str, spec: dict[str, Any], env: dict[str, str], timeout: float) -> None:
+            assert mirror is not None
+            mirror.reset()
+            print(f"running {name} ...", flush=True)
+            result = run_child(kind, spec, work, name, env=env, timeout=timeout)
+            result["log"] = classify(mirror.requests())
+            rows[name] = result
+
+        naive_env = child_env(work, {})
+        naive_spec = {"endpoint": mirror.url, "cache_dir": str(work / "naive-cache"), "repos": sample}
+        per_model = 3 * (args.latency + 0.01)
+        scenario("naive cold", "naive", naive_spec, naive_env, 60 + sample_n * per_model * 3)
+        scenario("naive warm", "naive", naive_spec, naive_env, 60 + sample_n * per_model * 3)
+
+        sync_env = child_env(
+            work,
+            {
+                "SYNCER_DATABASE_URL": f"sqlite:///{work / 'syncer.db'}",
+                "SYNCER_CATALOG": str(catalog),
+                "SYNCER_SNAPSHOT_DIR": str(work / "snapshots"),
+                "SYNCER_HUB_CONCURRENCY": str(args.concurrency),
+                "SYNCER_HUB_PLAN": args.plan,
+                "HF_ENDPOINT": mirror.url,
+                "HF_HUB_CACHE": str(work / "sync-cache"),
+            },
+        )
+        sync_timeout = 120 + args.models * 3 * args.latency
+        scenario("sync cold", "sync", {}, sync_env, sync_timeout)
+        scenario("sync warm", "sync", {}, sync_env, sync_timeout)
+        changed = [repos[i]["repo"] for i in range(0, args.models, round(1 / CHANGED_SHARE))]
+        for repo in changed:
+            new_commit(repos_root / repo, args.change_file)
+        scenario(f"sync {CHANGED_SHARE:.0%} changed", "sync", {}, sync_env, sync_timeout)
+
+        mirror.stop()
+        mirror = None
+
+        snapshot_spec = {
+            "catalog": str(catalog),
+            "repos_root": str(repos_root),
+            "template_repos": [r["repo"] for r in repos[: len(fixtures)]],
+            "models": args.snapshot_models,
+            "out_dir": str(work / "snapshot-bench"),
+            "repeat": 3,
+        }
+        print(f"running snapshot build at {args.snapshot_models} ...", flush=True)
+        snapshot = run_child(
+            "snapshot", snapshot_spec, work, "snapshot", env=child_env(work, {}), timeout=600
+        )
+
+        report(rows, snapshot, args, sample_n, len(changed))
+        print(
+            f"\nbenchmark wall time: {time.perf_counter() - started:.0f}s; load average {os.getloadavg()[0]:.1f} at end"
+        )
+        return 0
+    except (BenchError, subprocess.TimeoutExpired, OSError) as exc:
+        print(f"sync benchmark could not run: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if mirror is not None:
+            mirror.stop()
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report(rows: dict[str, dict[str, Any]], snapshot: dict[str, Any], args: argparse.Namespace, sample_n: int,
+           changed_n: int) -> None:  # fmt: skip
+    n = args.models
+    scale = n / sample_n
+    # Client CPU per request: the naive loop is nothing but requests through the same client.
+    cpu_per_req = {
+        t: rows[f"naive {t}"]["cpu"] / max(1, rows[f"naive {t}"]["log"]["total"]) for t in ("cold", "warm")
+    }
+
+    table = []
+    computed: dict[str, dict[str, float]] = {}
+    for name, r in rows.items():
+        log = r["log"]
+        naive = name.startswith("naive")
+        factor = scale if naive else 1.0
+        temperature = "cold" if "cold" in name else "warm"
+        requests = log["total"] * factor
+        wall = r["wall"] * factor
+        concurrency = 1 if naive else args.concurrency
+        cpu_req = cpu_per_req["cold" if temperature == "cold" or "changed" in name else "warm"]
+        ideal = max(requests * args.latency / concurrency, requests * cpu_req)
+        baseline = rows[f"naive {temperature}"]["wall"] * scale
+        computed[name] = {"wall": wall, "requests": requests, "ideal": ideal, "speedup": baseline / wall}
+        label = f"{name} ({sample_n}->{n}, x{scale:g})" if naive and scale != 1 else name
+        table.append(
+            [
+                label,
+                f"{wall:.2f}",
+                "-" if naive else f"{r['hub_s']:.2f}",
+                f"{log['api_list'] * factor:.0f}/{log['api_info'] * factor:.0f}",
+                f"{log['resolve_head'] * factor:.0f}/{log['resolve_get'] * factor:.0f}",
+                f"{requests:.0f}",
+                f"{requests / n:.3f}",
+                f"{r['cpu'] * factor:.2f}",
+                f"{r['rss_mb']:.0f}",
+                "1.0x" if naive else f"{fmt_ratio(baseline / wall)} vs naive {temperature}",
+                f"{ideal:.2f}",
+                fmt_ratio(wall / ideal) if ideal > 0 else "-",
+            ]
+        )
+    headers = ["run", "wall s", "Hub phase s", "api list/info", "resolve HEAD/GET", "requests", "req/model", "CPU s",
+               "peak RSS MB", "speed vs naive", "ideal s", "wall/ideal"]  # fmt: skip
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    print()
+    print(f"N = {n} models, {args.latency * 1000:.0f} ms per request, concurrency {args.concurrency}")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in table:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+    print(
+        f"\nnaive rows: measured on {sample_n} models (every {scale:g}th repo) and multiplied by {scale:g} (the loop"
+        " is sequential, so linear extrapolation is exact up to noise); peak RSS is the sample's."
+    )
+    print(
+        f"ideal = max(requests x latency / concurrency, requests x client CPU per request); concurrency 1 for the naive"
+        f" loop; client CPU per request measured on the naive loop: {cpu_per_req['cold'] * 1000:.2f} ms cold,"
+        f" {cpu_per_req['warm'] * 1000:.2f} ms warm (the notes say {NOTES_CPU_PER_REQUEST * 1000:.1f} ms for model_info)."
+    )
+    print(
+        "wall = the run_sync call (catalog load to last commit); Hub phase = its _fetch_all (the rest is catalog, derive,"
+        " merge, store and snapshot work); CPU s = user+sys of the call; peak RSS = the whole process."
+    )
+    for name, r in rows.items():
+        if name.startswith("sync"):
+            print(f"  {name}: process wall {r['process_wall']:.2f}s (imports {r['import_s']:.2f}s), exit {r['exit_code']},"
+                  f" statuses {r['statuses']}, report requests {r['requests']}"
+                  + (f", errors {r['errors']}" if r["errors"] else "") + (f", HELD {r['held']}" if r["held"] else ""))  # fmt: skip
+        if r["log"].get("http_errors"):
+            print(f"  {name}: {r['log']['http_errors']} non-2xx/3xx answers from the mirror")
+        if r.get("failures"):
+            print(f"  {name}: {r['failures']} models failed in the naive loop")
+
+    b = snapshot["build"]
+    ratio = b["total"] / snapshot["plain_s"]
+    print(
+        f"\nsnapshot build at {snapshot['entries']} merged entries ({snapshot['openrouter_entries']} in the OpenRouter view,"
+        f" {b['bytes'] / 1e6:.1f} MB written): build+validate+render+write {b['total']:.3f}s"
+        f" (documents {b['documents']:.3f}, validate {b['validate']:.3f}, render {b['render']:.3f}, write {b['write']:.3f})"
+        f" vs plain json.dumps {snapshot['plain_s']:.3f}s = {ratio:.1f}x; merge_model x{snapshot['entries']}"
+        f" {snapshot['merge_s']:.2f}s (not counted); peak RSS {snapshot['rss_mb']:.0f} MB"
+    )  # fmt: skip
+
+    cold, warm = computed["sync cold"], computed["sync warm"]
+    changed_name = f"sync {CHANGED_SHARE:.0%} changed"
+    ch = computed[changed_name]
+    expect_req = warm["requests"] + CHANGED_SHARE * (cold["requests"] - warm["requests"])
+    expect_wall = warm["wall"] + CHANGED_SHARE * (cold["wall"] - warm["wall"])
+    warm_rpm = rows["sync warm"]["log"]["total"] / n
+    peak = max(r["rss_mb"] for r in rows.values())
+    targets = [
+        (f"cold >= 10x faster than naive cold: {cold['speedup']:.1f}x", cold["speedup"] >= 10),
+        (f"cold within 1.5x of ideal: {cold['wall']:.2f}s / {cold['ideal']:.2f}s = {cold['wall'] / cold['ideal']:.2f}x",
+         cold["wall"] <= 1.5 * cold["ideal"]),
+        (f"warm unchanged >= 50x faster than naive warm: {warm['speedup']:.1f}x", warm["speedup"] >= 50),
+        (f"warm unchanged < 0.05 Hub requests per model: {warm_rpm:.3f}", warm_rpm < 0.05),
+        (f"{CHANGED_SHARE:.0%} changed ({changed_n} repos) close to cold x {CHANGED_SHARE:.0%} on top of warm: requests"
+         f" {ch['requests']:.0f} vs {expect_req:.0f} expected (at most +10%), wall {ch['wall']:.2f}s vs"
+         f" {expect_wall:.2f}s expected (at most 1.5x) [plain cold x {CHANGED_SHARE:.0%}: {cold['requests'] * CHANGED_SHARE:.0f}"
+         f" requests, {cold['wall'] * CHANGED_SHARE:.2f}s]",
+         ch["requests"] <= 1.1 * expect_req + 5 and ch["wall"] <= 1.5 * expect_wall),
+        (f"peak RSS < 300 MB in every run: {peak:.0f} MB", peak < 300),
+        (f"snapshot build+write at {snapshot['entries']} within 2x of json.dumps: {ratio:.1f}x", ratio <= 2.0),
+    ]  # fmt: skip
+    print("\ntargets (issue 6):")
+    for text, ok in targets:
+        print(f"  {'PASS' if ok else 'FAIL'}  {text}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
+        raise SystemExit(child_main(sys.argv[2], sys.argv[3], sys.argv[4]))
+    raise SystemExit(main())

@@ -1,0 +1,430 @@
+"""The standard catalog view (catalog.json, GET /v1/models) read the way its consumers read it: OpenAI SDKs
+and public model databases. Every model of config/catalog.toml, after a real sync through the mirror."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncer.cli import main
+from syncer.spec import (
+    FEATURES,
+    INPUT_MODALITIES,
+    ISO_COUNTRY_CODES,
+    OUTPUT_MODALITIES,
+    QUANTIZATIONS,
+    validate_catalog_document,
+    validate_openrouter_document,
+)
+from syncer.sync import run_sync
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CATALOG = PROJECT_ROOT / "config" / "catalog.toml"
+CATALOG_MODELS = {m["id"]: m for m in tomllib.loads(EXAMPLE_CATALOG.read_text())["models"]}
+VALIDATOR = Path("/work/shared/tools/validate-listing")
+
+CORE_KEYS = ("id", "object", "created", "owned_by")
+REQUIRED_KEYS = (
+    *CORE_KEYS,
+    "display_name",
+    "provider",
+    "hugging_face_id",
+    "quantization",
+    "category",
+    "input_modalities",
+    "output_modalities",
+    "context_length",
+    "max_output_tokens",
+    "model_released_at",
+    "pricing",
+    "capabilities",
+    "features",
+    "supported_parameters",
+    "served_from",
+    "status",
+)
+CATEGORIES = {"text", "embedding", "rerank", "image", "audio", "video"}
+CAPABILITIES = ("vision", "reasoning", "tools", "json_mode", "structured_outputs", "streaming")
+PARAMETER_KEYS = {"name", "type", "default", "min", "max", "options"}
+PARAMETER_TYPES = {"number", "integer", "boolean", "string", "array", "object"}
+PRICE_UNITS = {
+    "prompt": "USD per input token",
+    "completion": "USD per output token",
+    "image": "USD per input image",
+    "request": "USD per request",
+    "input_cache_read": "USD per cached input token",
+}
+PLAIN_DECIMAL = re.compile(r"^(0|[1-9]\d*)(\.\d+)?$")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_parameter(p: dict[str, Any], entry: dict[str, Any]) -> None:
+    assert set(p) <= PARAMETER_KEYS and {"name", "type"} <= set(p), p
+    assert isinstance(p["name"], str) and p["type"] in PARAMETER_TYPES, p
+    if "min" in p or "max" in p:
+        assert p["type"] in ("number", "integer"), p
+        for bound in ("min", "max"):
+            if bound in p:
+                assert (_is_int if p["type"] == "integer" else _is_number)(p[bound]), p
+        if "min" in p and "max" in p:
+            assert p["min"] <= p["max"], p
+    if "default" in p:
+        default = p["default"]
+        expected_type = {
+            "number": _is_number,
+            "integer": _is_int,
+            "boolean": lambda v: isinstance(v, bool),
+            "string": lambda v: isinstance(v, str),
+        }.get(p["type"], lambda v: True)
+        assert expected_type(default), p
+        if _is_number(default):
+            assert p.get("min", default) <= default <= p.get("max", default), p
+    if "options" in p:
+        assert isinstance(p["options"], list) and p["options"], p
+        assert len(set(p["options"])) == len(p["options"]), p
+        if "default" in p:
+            assert p["default"] in p["options"], p
+
+
+def check_entry(entry: dict[str, Any]) -> None:
+    """What a consumer of GET /v1/models may rely on, field by field."""
+    where = entry.get("id")
+    assert set(REQUIRED_KEYS) <= set(entry) <= {*REQUIRED_KEYS, "stale_since"}, where
+    assert isinstance(entry["id"], str) and entry["id"]
+    assert entry["object"] == "model"
+    assert _is_int(entry["created"]) and 10**9 <= entry["created"] < 10**10, where  # seconds, not ms
+    assert isinstance(entry["owned_by"], str) and entry["owned_by"]
+    assert isinstance(entry["display_name"], str) and entry["display_name"].strip()
+    assert isinstance(entry["provider"], str) and entry["provider"]
+    assert entry["hugging_face_id"] == "" or re.fullmatch(
+        r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", entry["hugging_face_id"]
+    )
+    assert entry["quantization"] is None or entry["quantization"] in QUANTIZATIONS
+    assert entry["category"] in CATEGORIES
+
+    for key, allowed in (("input_modalities", INPUT_MODALITIES), ("output_modalities", OUTPUT_MODALITIES)):
+        values = entry[key]
+        assert isinstance(values, list) and values and len(set(values)) == len(values), where
+        assert set(values) <= set(allowed), where
+    assert _is_int(entry["context_length"]) and entry["context_length"] > 0, where
+    assert (
+        _is_int(entry["max_output_tokens"]) and 0 < entry["max_output_tokens"] <= entry["context_length"]
+    ), where
+
+    released = entry["model_released_at"]
+    assert isinstance(released, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", released), where
+    assert date.fromisoformat(released) <= datetime.now(UTC).date()
+
+    pricing = entry["pricing"]
+    assert {"prompt", "completion"} <= set(pricing) <= set(PRICE_UNITS), where
+    for key, price in pricing.items():
+        assert set(price) == {"amount", "unit"}, where
+        assert isinstance(price["amount"], str) and PLAIN_DECIMAL.match(price["amount"]), (where, price)
+        assert Decimal(price["amount"]) >= 0
+        assert price["unit"] == PRICE_UNITS[key]
+    if "input_cache_read" in pricing:
+        assert Decimal(pricing["input_cache_read"]["amount"]) <= Decimal(pricing["prompt"]["amount"])
+
+    capabilities = entry["capabilities"]
+    assert list(capabilities) == list(CAPABILITIES) and all(
+        isinstance(v, bool) for v in capabilities.values()
+    )
+    assert capabilities["vision"] == ("image" in entry["input_modalities"])
+    features = entry["features"]
+    assert (
+        isinstance(features, list) and set(features) <= set(FEATURES) and len(set(features)) == len(features)
+    )
+    for feature in ("reasoning", "tools", "json_mode", "structured_outputs"):
+        assert capabilities[feature] == (feature in features), (where, feature)
+
+    parameters = entry["supported_parameters"]
+    assert isinstance(parameters, list)
+    names = [p["name"] for p in parameters]
+    assert len(set(names)) == len(names), where
+    for p in parameters:
+        check_parameter(p, entry)
+    by_name = {p["name"]: p for p in parameters}
+    if entry["category"] == "text":
+        assert by_name["max_tokens"]["type"] == "integer"
+        assert (
+            by_name["max_tokens"]["min"] == 1 and by_name["max_tokens"]["max"] == entry["max_output_tokens"]
+        )
+    if "temperature" in by_name:  # the house's 0-2, or a narrower range the catalog chose
+        temperature = by_name["temperature"]
+        assert temperature["type"] == "number" and 0 <= temperature["min"] <= temperature["max"] <= 2
+    assert ("reasoning_effort" in by_name) == capabilities["reasoning"], where
+    if capabilities["reasoning"]:
+        assert by_name["reasoning_effort"]["type"] == "string" and by_name["reasoning_effort"]["options"]
+    assert ("tools" in by_name) == capabilities["tools"], where
+
+    served = entry["served_from"]
+    assert isinstance(served, list) and served and set(served) <= ISO_COUNTRY_CODES
+    assert entry["status"] in ("ready", "staging")
+    if "stale_since" in entry:
+        datetime.strptime(entry["stale_since"], "%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def synced(database_url, mirror, make_settings):
+    settings = make_settings(database_url=database_url, endpoint=mirror.url)
+    assert run_sync(settings=settings, wait=120).exit_code == 0
+    return settings
+
+
+def test_every_catalog_model_is_in_the_view_with_every_field(synced) -> None:
+    document = json.loads((synced.snapshot_dir / "catalog.json").read_text())
+    assert validate_catalog_document(document) == []
+    entries = {e["id"]: e for e in document["data"]}
+    assert sorted(entries) == sorted(CATALOG_MODELS)  # never filtered by the OpenRouter flag
+    assert "openrouter" not in CATALOG_MODELS["llava-1-5-7b"]
+    for entry in entries.values():
+        check_entry(entry)
+
+    openrouter = {
+        e["id"]: e for e in json.loads((synced.snapshot_dir / "openrouter.json").read_text())["data"]
+    }
+    for model_id, entry in entries.items():
+        house = CATALOG_MODELS[model_id]
+        assert entry["max_output_tokens"] == house["max_output_length"]
+        assert {k: v["amount"] for k, v in entry["pricing"].items()} == house["pricing"]
+        assert entry["served_from"] == house.get("datacenters", ["JP"])
+        assert entry["quantization"] == house.get("quantization")
+        assert entry["status"] == ("ready" if house.get("is_ready", True) else "staging")
+        listed = openrouter.get(model_id)
+        if listed is not None:
+            assert entry["display_name"] == listed["name"]
+            assert entry["created"] == listed["created"]
+            assert entry["context_length"] == listed["context_length"]
+            assert entry["features"] == listed["supported_features"]
+            assert {k: v["amount"] for k, v in entry["pricing"].items()} == listed["pricing"]
+            assert entry["input_modalities"] == listed["input_modalities"]
+            assert entry["model_released_at"] == datetime.fromtimestamp(listed["created"], UTC).strftime(
+                "%Y-%m-%d"
+            )
+
+
+def test_the_view_says_what_each_model_is(synced) -> None:
+    entries = {e["id"]: e for e in json.loads((synced.snapshot_dir / "catalog.json").read_text())["data"]}
+    qwen = entries["qwen3-5-9b"]
+    assert (qwen["category"], qwen["provider"], qwen["owned_by"]) == ("text", "Qwen", "Qwen")
+    assert qwen["capabilities"] == {
+        "vision": True,
+        "reasoning": True,
+        "tools": True,
+        "json_mode": True,
+        "structured_outputs": True,
+        "streaming": True,
+    }
+    params = {p["name"]: p for p in qwen["supported_parameters"]}
+    assert params["reasoning_effort"]["options"] == ["low", "medium", "high"]
+    assert params["response_format"]["options"] == ["text", "json_object", "json_schema"]
+    assert params["max_tokens"] == {"name": "max_tokens", "type": "integer", "min": 1, "max": 32768}
+    llava = entries["llava-1-5-7b"]
+    assert llava["capabilities"]["vision"] is True and llava["capabilities"]["reasoning"] is False
+    assert llava["pricing"]["image"] == {"amount": "0.0001", "unit": "USD per input image"}
+    assert entries["phi-4"]["status"] == "staging"
+    assert entries["gemma-2-9b-it"]["input_modalities"] == ["text"]
+
+
+def test_snapshot_show_catalog_prints_the_view(synced, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SYNCER_SNAPSHOT_DIR", str(synced.snapshot_dir))
+    monkeypatch.setenv("SYNCER_DATABASE_URL", synced.database_url)
+    assert main(["snapshot", "show", "--format", "catalog"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [e["id"] for e in document["data"]] == sorted(CATALOG_MODELS)
+    for entry in document["data"]:
+        check_entry(entry)
+
+
+@pytest.mark.skipif(not VALIDATOR.exists(), reason="the shared validator is not installed here")
+def test_independent_validator_accepts_both_snapshots(mirror, make_settings, tmp_path) -> None:
+    settings = make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url)
+    assert run_sync(settings=settings).exit_code == 0
+    result = subprocess.run(
+        [sys.executable, str(VALIDATOR), str(settings.snapshot_dir / "openrouter.json"),
+         str(settings.snapshot_dir / "catalog.json")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        validate_openrouter_document(json.loads((settings.snapshot_dir / "openrouter.json").read_text()))
+        == []
+    )
+
+
+OVERRIDES_CATALOG = """
+[defaults]
+datacenters = ["JP"]
+max_output_length = 4096
+pricing = { prompt = "0.0000001", completion = "0.0000002" }
+[defaults.supported_parameters]
+top_k = { enabled = false }
+temperature = { default = 0.7 }
+
+[[models]]
+id = "llama"
+hugging_face_id = "meta-llama/Llama-3.1-8B-Instruct"
+supported_sampling_parameters = ["temperature", "top_k", "max_tokens"]
+
+[[models]]
+id = "r1"
+hugging_face_id = "deepseek-ai/DeepSeek-R1"
+name = "DeepSeek R1"
+provider = "DeepSeek"
+release_date = 2025-01-20
+supported_features = ["reasoning", "tools"]
+supported_sampling_parameters = ["temperature", "top_p", "top_k", "max_tokens"]
+[models.supported_parameters]
+temperature = { default = 0.6, max = 1.5 }
+reasoning_effort = { options = ["high"], default = "high" }
+thinking_budget = { type = "integer", min = 0, max = 32768 }
+
+[[models]]
+id = "bge-m3"
+hugging_face_id = "BAAI/bge-m3"
+supported_sampling_parameters = []
+max_output_length = 1
+
+[[models]]
+id = "bge-reranker"
+hugging_face_id = "BAAI/bge-reranker-v2-m3"
+supported_sampling_parameters = []
+max_output_length = 1
+
+[[models]]
+id = "gpt2"
+hugging_face_id = "openai-community/gpt2"
+max_output_length = 512
+category = "text"
+provider = "OpenAI"
+release_date = "2019-11-05"
+supported_sampling_parameters = ["temperature"]
+[models.supported_parameters]
+top_k = { type = "integer", min = 0, max = 100 }
+"""
+
+
+def test_catalog_overrides_and_hub_derived_categories(mirror, make_settings, tmp_path) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(OVERRIDES_CATALOG)
+    settings = make_settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url, catalog=catalog
+    )
+    assert run_sync(settings=settings).exit_code == 0
+    document = json.loads((settings.snapshot_dir / "catalog.json").read_text())
+    assert validate_catalog_document(document) == []
+    entries = {e["id"]: e for e in document["data"]}
+    for entry in entries.values():
+        check_entry(entry)
+
+    r1 = entries["r1"]
+    assert (r1["display_name"], r1["provider"], r1["owned_by"]) == ("DeepSeek R1", "DeepSeek", "DeepSeek")
+    assert r1["model_released_at"] == "2025-01-20"
+    assert r1["context_length"] == 163840
+    params = {p["name"]: p for p in r1["supported_parameters"]}
+    assert params["temperature"] == {
+        "name": "temperature",
+        "type": "number",
+        "default": 0.6,
+        "min": 0,
+        "max": 1.5,
+    }
+    assert params["reasoning_effort"] == {"name": "reasoning_effort", "type": "string", "default": "high",
+                                          "options": ["high"]}  # fmt: skip
+    assert params["thinking_budget"] == {"name": "thinking_budget", "type": "integer", "min": 0, "max": 32768}
+    assert "top_k" in params  # the model's own table replaces the [defaults] one whole
+    llama = {p["name"]: p for p in entries["llama"]["supported_parameters"]}
+    assert "top_k" not in llama  # dropped by [defaults]
+    assert llama["temperature"]["default"] == 0.7
+    assert params["max_tokens"]["max"] == 4096
+
+    assert entries["bge-m3"]["category"] == "embedding"
+    assert entries["bge-m3"]["output_modalities"] == ["embeddings"]
+    assert entries["bge-m3"]["capabilities"]["streaming"] is False
+    assert entries["bge-m3"]["supported_parameters"] == []
+    assert entries["bge-reranker"]["category"] == "rerank"
+
+    gpt2 = entries["gpt2"]
+    assert (gpt2["category"], gpt2["provider"], gpt2["model_released_at"]) == ("text", "OpenAI", "2019-11-05")
+    assert {p["name"]: p for p in gpt2["supported_parameters"]}["top_k"]["max"] == 100  # the model's own wins
+
+
+@pytest.mark.parametrize(
+    ("snippet", "field", "message"),
+    [
+        ('[models.supported_parameters]\ntemperature = { min = 2, max = 1 }', "supported_parameters", "above max"),
+        ('[models.supported_parameters]\nmystery = { default = 1 }', "supported_parameters", "give its type"),
+        ('[models.supported_parameters]\nmax_tokens = { max = 999999 }', None, "max_output_length"),
+        ('[models.supported_parameters]\ntemperature = { default = 3, max = 2 }', "supported_parameters", "outside"),
+        ('[models.supported_parameters]\ntool_choice = { options = ["auto"], default = "none" }', "supported_parameters",
+         "not one of the options"),
+        ('release_date = "20 Jan 2025"', "release_date", "YYYY-MM-DD"),
+        ('category = "chat"', "category", None),
+    ],
+)  # fmt: skip
+def test_bad_catalog_view_keys_exit_2_naming_the_field(
+    snippet, field, message, mirror, make_settings, tmp_path, monkeypatch, capsys
+) -> None:
+    catalog = tmp_path / "catalog.toml"
+    base = (
+        '[[models]]\nid = "r1"\nhugging_face_id = "deepseek-ai/DeepSeek-R1"\nmax_output_length = 4096\n'
+        'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0.2" }\n'
+    )
+    catalog.write_text(base + snippet + "\n")
+    for name, value in {
+        "SYNCER_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "SYNCER_SNAPSHOT_DIR": str(tmp_path / "snapshots"),
+        "HF_ENDPOINT": mirror.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["sync", "now", "--catalog", str(catalog)]) == 2
+    err = capsys.readouterr().err
+    assert "'r1'" in err or "r1" in err
+    if field:
+        assert field in err
+    if message:
+        assert message in err
+    assert not (tmp_path / "snapshots").exists()
+
+
+def test_stale_hub_facts_are_flagged_with_stale_since(
+    repo_tree, private_mirror, make_settings, tmp_path
+) -> None:
+    root = repo_tree("google/gemma-2-9b-it")
+    hub = private_mirror(root)
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        '[[models]]\nid = "gemma"\nhugging_face_id = "google/gemma-2-9b-it"\nmax_output_length = 4096\n'
+        'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0.2" }\n'
+    )
+    settings = make_settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=hub.url, catalog=catalog
+    )
+    assert run_sync(settings=settings).exit_code == 0
+    fresh = json.loads((settings.snapshot_dir / "catalog.json").read_text())["data"][0]
+    assert "stale_since" not in fresh
+
+    (root / "google" / "gemma-2-9b-it" / "_repo.json").write_text(json.dumps({"private": True}))  # now a 404
+    report = run_sync(settings=settings)
+    assert report.exit_code == 1
+    stale = json.loads((settings.snapshot_dir / "catalog.json").read_text())["data"][0]
+    check_entry(stale)
+    assert stale["context_length"] == fresh["context_length"]  # last good facts kept
+    since = datetime.strptime(stale["stale_since"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert report.started_at.replace(microsecond=0) <= since <= report.finished_at  # marked by this run
