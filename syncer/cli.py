@@ -94,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("syncer: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # an unexpected internal error: say so, distinctly from exit 1 ("some models failed")
+        import traceback
+
+        traceback.print_exc()
+        print("syncer: internal error (a bug): please report it with the traceback above", file=sys.stderr)
+        return EX_INTERNAL
 
 
 def _dispatch(args: argparse.Namespace) -> int:
