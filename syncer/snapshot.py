@@ -114,8 +114,13 @@ def read_current(folder: Path, name: str) -> bytes | None:
 
 
 def publish_bytes(folder: Path, name: str, data: bytes) -> bool:
-    """Write one snapshot if its bytes changed; returns whether the file was replaced."""
+    """Write one snapshot if its bytes changed; returns whether the file was replaced.
+
+    An unchanged file keeps its bytes and inode but gets a fresh mtime: a reader's "snapshot age" is the time
+    since a sync last confirmed it, not since the listing last changed.
+    """
     if read_current(folder, name) == data:
+        os.utime(folder / FILE_NAMES[name])
         return False
     write_atomic(folder / FILE_NAMES[name], data)
     return True

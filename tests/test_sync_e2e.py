@@ -246,3 +246,17 @@ def test_missing_snapshot_folder_parent_is_created(mirror, make_settings, tmp_pa
     assert run_sync(settings=settings).exit_code == 0
     assert sorted(p.name for p in deep.iterdir()) == ["catalog.json", "openrouter.json"]
     shutil.rmtree(deep)
+
+
+def test_an_unchanged_snapshot_is_confirmed_not_rewritten(mirror, make_settings, tmp_path):
+    import os
+
+    settings = make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url)
+    run_sync(settings=settings)
+    path = settings.snapshot_dir / "openrouter.json"
+    os.utime(path, (1_000_000_000, 1_000_000_000))  # as if published long ago
+    inode = path.stat().st_ino
+    report = run_sync(settings=settings)
+    assert report.changed["openrouter"] is False
+    assert path.stat().st_ino == inode, "same file, not rewritten"
+    assert path.stat().st_mtime > 1_000_000_000, "its age restarts: a sync confirmed it"
