@@ -22,35 +22,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from catalogs import GEMMA, PHI, QWEN, catalog_toml
 
 from syncer import snapshot
 from syncer.errors import PublishError
 from syncer.spec import validate_catalog_document, validate_openrouter_document
 from syncer.sync import run_sync
 
-CATALOG = """
-[defaults]
-datacenters = ["JP"]
-max_output_length = 4096
+MODELS = {"qwen": QWEN, "gemma": GEMMA, "phi": PHI}
 
-[[models]]
-id = "qwen"
-hugging_face_id = "Qwen/Qwen3.5-9B"
-openrouter = {{ slug = "qwen/qwen3.5-9b" }}
-pricing = {{ prompt = "{price}", completion = "0.2" }}
-
-[[models]]
-id = "gemma"
-hugging_face_id = "google/gemma-2-9b-it"
-openrouter = {{ slug = "google/gemma-2-9b-it" }}
-pricing = {{ prompt = "{price}", completion = "0.2" }}
-
-[[models]]
-id = "phi"
-hugging_face_id = "microsoft/phi-4"
-openrouter = {{ slug = "microsoft/phi-4" }}
-pricing = {{ prompt = "{price}", completion = "0.2" }}
-"""
 KILLS = int(os.environ.get("SYNCER_CRASH_KILLS", "30"))
 
 
@@ -107,7 +87,7 @@ def test_kill_9_at_random_points(repo_tree, private_mirror, tmp_path) -> None:
     command = [sys.executable, "-m", "syncer", "sync", "now"]
 
     def sync_ok(price: str) -> None:
-        catalog.write_text(CATALOG.format(price=price))
+        catalog.write_text(catalog_toml(MODELS, prompt=price))
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stderr
 
@@ -119,7 +99,7 @@ def test_kill_9_at_random_points(repo_tree, private_mirror, tmp_path) -> None:
         seed = base_seed + i
         rng = random.Random(seed)
         price = rng.choice(["0.1", "0.15", "0.2", "0.25"])
-        catalog.write_text(CATALOG.format(price=price))
+        catalog.write_text(catalog_toml(MODELS, prompt=price))
         delay = rng.uniform(0.0, 2.5)
         print(f"crash iteration {i}: seed {seed}, price {price}, kill after {delay:.3f}s", flush=True)
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -12,27 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from catalogs import GEMMA, QWEN, TWO_MODELS, catalog_toml
 
 from syncer.sync import run_sync
 
-QWEN, GEMMA = "Qwen/Qwen3.5-9B", "google/gemma-2-9b-it"
-CATALOG = """
-[defaults]
-datacenters = ["JP"]
-max_output_length = 4096
-
-[[models]]
-id = "qwen"
-hugging_face_id = "Qwen/Qwen3.5-9B"
-openrouter = { slug = "qwen/qwen3.5-9b" }
-pricing = { prompt = "0.1", completion = "0.2" }
-
-[[models]]
-id = "gemma"
-hugging_face_id = "google/gemma-2-9b-it"
-openrouter = { slug = "google/gemma-2-9b-it" }
-pricing = { prompt = "0.1", completion = "0.2" }
-"""
+CATALOG = catalog_toml(TWO_MODELS)
 
 
 @pytest.fixture
@@ -179,8 +163,7 @@ def test_rename_is_followed_and_reported(world) -> None:
     _, root, settings = world
     (root / GEMMA / "_repo.json").write_text(json.dumps({"renamed_from": ["google/gemma-2-9b-chat"]}))
     catalog = Path(settings.catalog)
-    catalog.write_text(CATALOG.replace('hugging_face_id = "google/gemma-2-9b-it"',
-                                       'hugging_face_id = "google/gemma-2-9b-chat"'))  # fmt: skip
+    catalog.write_text(catalog_toml({"qwen": QWEN, "gemma": "google/gemma-2-9b-chat"}))
     report = run_sync(settings=settings)
     gemma = _outcome(report, "gemma")
     assert gemma.status == "synced"
@@ -284,16 +267,7 @@ def test_the_token_never_leaks(repo_tree, private_mirror, make_settings, tmp_pat
     (root / QWEN / "_repo.json").write_text(json.dumps({"gated": "manual"}))  # token not accepted: 401
     hub = private_mirror(root)
     catalog = tmp_path / "catalog.toml"
-    catalog.write_text(
-        CATALOG
-        + """
-[[models]]
-id = "ghost"
-hugging_face_id = "nobody/missing"
-openrouter = { slug = "nobody/ghost" }
-pricing = { prompt = "0.1", completion = "0.2" }
-"""
-    )
+    catalog.write_text(catalog_toml({**TWO_MODELS, "ghost": "nobody/missing"}))
     db = tmp_path / "db.sqlite"
     settings = make_settings(database_url=f"sqlite:///{db}", endpoint=hub.url, catalog=catalog, hf_token=TOKEN,
                              hub_timeout=0.5, hub_model_deadline=2.0)  # fmt: skip

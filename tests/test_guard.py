@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from catalogs import TWO_MODELS, catalog_toml
 
 from syncer.cli import main
 from syncer.guard import diff_listings, suspicious
@@ -71,28 +72,9 @@ def test_removals() -> None:
     assert reasons and "m00" in reasons[0]
 
 
-CATALOG = """
-[defaults]
-datacenters = ["JP"]
-max_output_length = 4096
-
-[[models]]
-id = "qwen"
-hugging_face_id = "Qwen/Qwen3.5-9B"
-openrouter = {{ slug = "qwen/qwen3.5-9b" }}
-pricing = {{ prompt = "{price}", completion = "0.2" }}
-
-[[models]]
-id = "gemma"
-hugging_face_id = "google/gemma-2-9b-it"
-openrouter = {{ slug = "google/gemma-2-9b-it" }}
-pricing = {{ prompt = "0.1", completion = "0.2" }}
-"""
-
-
 def _setup(tmp_path: Path, mirror, make_settings, monkeypatch, database_url: str | None = None):
     catalog = tmp_path / "catalog.toml"
-    catalog.write_text(CATALOG.format(price="0.1"))
+    catalog.write_text(catalog_toml(TWO_MODELS))
     settings = make_settings(
         database_url=database_url or f"sqlite:///{tmp_path / 'db.sqlite'}",
         endpoint=mirror.url,
@@ -116,7 +98,7 @@ def test_price_typo_is_held_then_approved_then_rolled_back(
     assert run_sync(settings=settings).exit_code == 0
     published = (settings.snapshot_dir / "openrouter.json").read_bytes()
 
-    catalog.write_text(CATALOG.format(price="10"))  # a typo: 100x
+    catalog.write_text(catalog_toml(TWO_MODELS, prompt={"qwen": "10"}))  # a typo: 100x
     report = run_sync(settings=settings)
     assert report.exit_code == 1
     assert report.held and "more than 10x" in report.held_reasons[0]

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from catalogs import catalog_toml
+
 from syncer.sync import run_sync
 
 QWEN_REPOS = ("Qwen/Qwen3.5-9B", "Qwen/Qwen3-8B", "Qwen/Qwen3-14B", "Qwen/Qwen2.5-7B")
 
 
 def _catalog(repos: tuple[str, ...]) -> str:
-    text = '[defaults]\ndatacenters = ["JP"]\nmax_output_length = 4096\n'
-    for i, repo in enumerate(repos):
-        text += f"""
-[[models]]
-id = "m{i}"
-hugging_face_id = "{repo}"
-openrouter = {{ slug = "house/m{i}" }}
-pricing = {{ prompt = "0.1", completion = "0.2" }}
-"""
-    return text
+    return catalog_toml({f"m{i}": repo for i, repo in enumerate(repos)})
 
 
 def _setup(repo_tree, private_mirror, make_settings, tmp_path: Path, repos: tuple[str, ...], **overrides):

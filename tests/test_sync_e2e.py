@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from catalogs import TWO_MODELS, catalog_toml
 
 from syncer import snapshot
 from syncer.db import HubFacts, ListingEntry, ModelPrice, PublishedSnapshot, SyncRun
@@ -126,7 +127,7 @@ def test_a_new_commit_is_picked_up(repo_tree, private_mirror, make_settings, tmp
     root = repo_tree("Qwen/Qwen3.5-9B", "google/gemma-2-9b-it")
     hub = private_mirror(root)
     catalog = tmp_path / "catalog.toml"
-    catalog.write_text(_two_model_catalog())
+    catalog.write_text(catalog_toml(TWO_MODELS))
     settings = make_settings(
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=hub.url, catalog=catalog
     )
@@ -143,33 +144,13 @@ def test_a_new_commit_is_picked_up(repo_tree, private_mirror, make_settings, tmp
     assert commits["gemma"] != next(o.commit for o in first.outcomes if o.model_id == "gemma")
 
 
-def _two_model_catalog() -> str:
-    return """
-[defaults]
-datacenters = ["JP"]
-max_output_length = 4096
-
-[[models]]
-id = "qwen"
-hugging_face_id = "Qwen/Qwen3.5-9B"
-openrouter = { slug = "qwen/qwen3.5-9b" }
-pricing = { prompt = "0.1", completion = "0.2" }
-
-[[models]]
-id = "gemma"
-hugging_face_id = "google/gemma-2-9b-it"
-openrouter = { slug = "google/gemma-2-9b-it" }
-pricing = { prompt = "0.1", completion = "0.2" }
-"""
-
-
 def test_failed_model_keeps_last_good_facts_and_never_resolved_is_left_out(
     repo_tree, private_mirror, make_settings, tmp_path
 ):
     root = repo_tree("Qwen/Qwen3.5-9B", "google/gemma-2-9b-it")
     hub = private_mirror(root)
     catalog = tmp_path / "catalog.toml"
-    catalog.write_text(_two_model_catalog())
+    catalog.write_text(catalog_toml(TWO_MODELS))
     settings = make_settings(
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=hub.url, catalog=catalog
     )
@@ -185,16 +166,7 @@ def test_failed_model_keeps_last_good_facts_and_never_resolved_is_left_out(
     assert (settings.snapshot_dir / "openrouter.json").read_bytes() == before
 
     # A model the Hub never resolved is reported and stays out of the OpenRouter view.
-    catalog.write_text(
-        _two_model_catalog()
-        + """
-[[models]]
-id = "ghost"
-hugging_face_id = "nobody/does-not-exist"
-openrouter = { slug = "nobody/ghost" }
-pricing = { prompt = "0.1", completion = "0.2" }
-"""
-    )
+    catalog.write_text(catalog_toml({**TWO_MODELS, "ghost": "nobody/does-not-exist"}))
     hub.set_faults({})
     report = run_sync(settings=settings)
     ghost = next(o for o in report.outcomes if o.model_id == "ghost")
