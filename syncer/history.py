@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncer.db import SyncRun
 from syncer.settings import Settings
 from syncer.store import check_schema, make_engine, recent_runs, sessions
 
@@ -13,26 +14,28 @@ def list_runs(*, settings: Settings, limit: int) -> list[dict[str, Any]]:
     try:
         check_schema(engine, create_if_empty=False)
         with sessions(engine)() as session:
-            return [
-                {
-                    "id": run.id,
-                    "started_at": run.started_at.isoformat(),
-                    "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-                    "trigger": run.trigger,
-                    "host": run.host,
-                    "pid": run.pid,
-                    "outcome": run.outcome,
-                    "synced": run.synced,
-                    "unchanged": run.unchanged,
-                    "failed": run.failed,
-                    "errors": run.errors or {},
-                    "hub_requests": run.hub_requests or {},
-                    "message": run.message,
-                }
-                for run in recent_runs(session, limit=limit)
-            ]
+            return [run_as_dict(run) for run in recent_runs(session, limit=limit)]
     finally:
         engine.dispose()
+
+
+def run_as_dict(run: SyncRun) -> dict[str, Any]:
+    """One run of the history, as `syncer runs --json` and `syncer status --json` show it."""
+    return {
+        "id": run.id,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "trigger": run.trigger,
+        "host": run.host,
+        "pid": run.pid,
+        "outcome": run.outcome,
+        "synced": run.synced,
+        "unchanged": run.unchanged,
+        "failed": run.failed,
+        "errors": run.errors or {},
+        "hub_requests": run.hub_requests or {},
+        "message": run.message,
+    }
 
 
 def format_runs(runs: list[dict[str, Any]]) -> str:

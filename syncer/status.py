@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from syncer.history import run_as_dict
 from syncer.settings import Settings
 
 HEALTHY, STALE = 0, 1
@@ -20,20 +21,8 @@ HEALTHY, STALE = 0, 1
 def _run(run: Any, now: datetime) -> dict[str, Any] | None:
     if run is None:
         return None
-    return {
-        "id": run.id,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "age_seconds": round((now - (run.finished_at or run.started_at)).total_seconds(), 1),
-        "trigger": run.trigger,
-        "host": run.host,
-        "pid": run.pid,
-        "outcome": run.outcome,
-        "synced": run.synced,
-        "unchanged": run.unchanged,
-        "failed": run.failed,
-        "message": run.message,
-    }
+    age = round((now - (run.finished_at or run.started_at)).total_seconds(), 1)
+    return {**run_as_dict(run), "age_seconds": age}
 
 
 def collect_status(*, settings: Settings, max_age: float | None = None) -> dict[str, Any]:
