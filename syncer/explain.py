@@ -134,6 +134,13 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+VALUE_WIDTH = 60
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
+
+
 def format_explanation(explanation: dict[str, Any]) -> str:
     from syncer.report import table
 
@@ -146,8 +153,10 @@ def format_explanation(explanation: dict[str, Any]) -> str:
             head += f"  pinned revision: {explanation['revision']}"
     if not explanation["in_openrouter_view"]:
         head += "  (not in the OpenRouter view: catalog view only)"
-    rows = [(f["field"], f["view"], _short(f["value"]), f["source"]) for f in explanation["fields"]]
+    rows = [(f["field"], f["view"], _clip(_short(f["value"])), f["source"]) for f in explanation["fields"]]
     text = head + "\n" + table(("field", "view", "value", "source"), rows)
+    if any(len(_short(f["value"])) > VALUE_WIDTH for f in explanation["fields"]):
+        text += "\n(long values are cut at ...; `syncer explain ID --json` has them whole)"
     if explanation["warnings"]:
         text += "\nwarnings:\n" + "\n".join(f"  - {w}" for w in explanation["warnings"])
     if explanation["last_error"]:

@@ -46,3 +46,13 @@ def test_help_lists_every_command(capsys) -> None:
         "demo",
     ):
         assert command in out
+
+
+def test_a_closed_pipe_is_not_an_internal_error(monkeypatch, capfd) -> None:
+    # `syncer ... | head`: the reader went away; writing raises BrokenPipeError.
+    def closed_pipe(*_args: object, **_kwargs: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "_dispatch", closed_pipe)
+    assert cli.main(["snapshot", "show"]) == 141
+    assert "internal error" not in capfd.readouterr().err
