@@ -420,6 +420,8 @@ def _sync_stages(
             max_removed_share=settings.publish_max_removed_share,
         )
     )
+    if not approve:
+        held_reasons += _catalog_view_reasons(settings, catalog_doc, in_openrouter=set(_ids(current_doc)))
 
     # Stage 5: one transaction for catalog, facts and merged records.
     with make_session.begin() as session:
@@ -523,6 +525,26 @@ def _sync_stages(
             )
         )
     return report
+
+
+def _ids(document: dict[str, Any] | None) -> list[str]:
+    return [str(e.get("id")) for e in (document or {}).get("data", []) if isinstance(e, dict)]
+
+
+def _catalog_view_reasons(
+    settings: Settings, catalog_doc: dict[str, Any], *, in_openrouter: set[str]
+) -> list[str]:
+    """Price and context rules for the models only the catalog view shows (the OpenRouter view's own diff
+    already covers the others); removals from the catalog view are the catalog's deliberate edits."""
+    current = _parse_or_none(snap.read_current(settings.snapshot_dir, snap.CATALOG))
+    if current is None:
+        return []
+    diff = diff_listings(current, catalog_doc)
+    only_here = dataclasses.replace(
+        diff, removed=[], changed=[c for c in diff.changed if c.model_id not in in_openrouter]
+    )
+    reasons = suspicious(only_here, old_count=0, still_flagged=(), max_removed_share=1.0)
+    return [f"catalog view: {reason}" for reason in reasons]
 
 
 def _parse_or_none(data: bytes | None) -> dict[str, Any] | None:

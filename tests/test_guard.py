@@ -168,3 +168,26 @@ def test_stale_model_becomes_not_ready_by_house_policy(
     listed = json.loads((settings.snapshot_dir / "openrouter.json").read_text())
     ready = {e["id"]: e["is_ready"] for e in listed["data"]}
     assert ready == {"gemma": False, "qwen": True}
+
+
+def test_price_typo_on_a_catalog_only_model_is_held_too(mirror, make_settings, monkeypatch, tmp_path) -> None:
+    catalog, settings = _setup(tmp_path, mirror, make_settings, monkeypatch)
+    catalog_only = """
+[[models]]
+id = "llava"
+hugging_face_id = "llava-hf/llava-1.5-7b-hf"
+max_output_length = 1024
+pricing = {{ prompt = "{price}", completion = "0.2" }}
+"""
+    catalog.write_text(catalog_toml(TWO_MODELS) + catalog_only.format(price="0.1"))
+    assert run_sync(settings=settings).exit_code == 0
+    published = {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()}
+
+    catalog.write_text(catalog_toml(TWO_MODELS) + catalog_only.format(price="0"))  # to zero
+    report = run_sync(settings=settings)
+
+    assert report.held_reasons == [
+        "catalog view: llava: pricing.prompt.amount moves from 0.1 to 0 (to/from zero)"
+    ]
+    assert {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()} == published
+    assert run_sync(settings=settings, approve=True).exit_code == 0
