@@ -46,10 +46,11 @@ def _describe(holder: dict[str, Any] | None) -> str:
     if not holder:
         return "(holder unknown)"
     try:
-        since = datetime.fromisoformat(str(holder["since"])).astimezone(UTC).strftime("%H:%M UTC")
+        since = datetime.fromisoformat(str(holder["since"])).astimezone(UTC).strftime("%H:%M")
     except (KeyError, ValueError):
         since = "?"
-    return f"since {since} on {holder.get('host', '?')}, pid {holder.get('pid', '?')}"
+    # The exact wording ("since HH:MM on HOST, pid N"), the clock named after it.
+    return f"since {since} on {holder.get('host', '?')}, pid {holder.get('pid', '?')} (UTC)"
 
 
 def mysql_lock_name(engine: Engine) -> str:

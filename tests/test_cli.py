@@ -21,11 +21,11 @@ def test_syncer_errors_keep_their_exit_code(monkeypatch, capsys) -> None:
     from syncer.errors import LockHeldError
 
     def held(*_args: object, **_kwargs: object) -> int:
-        raise LockHeldError("since 10:00 UTC on host-a, pid 42")
+        raise LockHeldError("since 10:00 on host-a, pid 42 (UTC)")
 
     monkeypatch.setattr(cli, "_dispatch", held)
     assert cli.main(["sync", "now"]) == 75
-    assert "another sync is running since 10:00 UTC on host-a, pid 42" in capsys.readouterr().err
+    assert "another sync is running since 10:00 on host-a, pid 42 (UTC)" in capsys.readouterr().err
 
 
 def test_help_lists_every_command(capsys) -> None:

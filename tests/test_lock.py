@@ -26,7 +26,7 @@ from syncer.spec import validate_catalog_document, validate_openrouter_document
 from syncer.store import head_revision, make_engine, upgrade
 from syncer.sync import run_sync
 
-HOLDER_RE = r"another sync is running since \d\d:\d\d UTC on (?P<host>\S+), pid (?P<pid>\d+)"
+HOLDER_RE = r"another sync is running since \d\d:\d\d on (?P<host>\S+), pid (?P<pid>\d+) \(UTC\)"
 HANG_REPO = "microsoft/phi-4"
 
 
