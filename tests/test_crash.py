@@ -91,7 +91,10 @@ def test_kill_9_at_random_points(repo_tree, private_mirror, tmp_path) -> None:
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stderr
 
-    sync_ok("0.1")
+    sync_ok("0.1")  # cold: creates the schema and fills the Hub cache
+    started = time.monotonic()
+    sync_ok("0.1")  # warm, like the runs below
+    run_seconds = time.monotonic() - started  # kills are drawn within one run's length, so most land mid-run
     versions = {n: {(snapshots / f).read_bytes()} for n, f in snapshot.FILE_NAMES.items()}
     base_seed = int(os.environ.get("SYNCER_CRASH_SEED", str(int(time.time()))))
     kills_landed = 0
@@ -100,7 +103,7 @@ def test_kill_9_at_random_points(repo_tree, private_mirror, tmp_path) -> None:
         rng = random.Random(seed)
         price = rng.choice(["0.1", "0.15", "0.2", "0.25"])
         catalog.write_text(catalog_toml(MODELS, prompt=price))
-        delay = rng.uniform(0.0, 2.5)
+        delay = rng.uniform(0.0, 0.9 * run_seconds)
         print(f"crash iteration {i}: seed {seed}, price {price}, kill after {delay:.3f}s", flush=True)
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
@@ -120,7 +123,8 @@ def test_kill_9_at_random_points(repo_tree, private_mirror, tmp_path) -> None:
         sync_ok(price)  # the next run completes normally
         assert not list(snapshots.glob(".*.tmp")), "the next run removes stray temp files"
         versions = {n: {(snapshots / f).read_bytes()} for n, f in snapshot.FILE_NAMES.items()}
-    assert kills_landed >= KILLS // 3, "most kills must land while the sync is running"
+    print(f"kills that landed mid-run: {kills_landed} of {KILLS} (a run takes {run_seconds:.2f}s)")
+    assert kills_landed >= KILLS // 2, f"most kills must land while the sync is running ({kills_landed})"
 
 
 @pytest.mark.parametrize("failing_call", ["fsync", "write"])
