@@ -46,6 +46,7 @@ from syncer.settings import Settings
 from syncer.store import (
     check_schema,
     delete_missing,
+    latest_snapshot,
     load_catalog_entries,
     load_facts,
     make_engine,
@@ -442,7 +443,7 @@ def _sync_stages(
             key=["model_id"],
             insert_only=["first_seen_at"],
         )
-        delete_missing(session, CatalogEntry, keep_ids=by_id_keys(catalog))
+        delete_missing(session, CatalogEntry, keep_ids=catalog.by_id())
         session.execute(delete(ModelPrice))
         upsert(
             session,
@@ -598,13 +599,7 @@ def _run_message(outcomes: Sequence[ModelOutcome], not_looked_up: int) -> str | 
     return "; ".join(parts) or None
 
 
-def by_id_keys(catalog: Catalog) -> list[str]:
-    return [m.id for m in catalog.models]
-
-
 def _latest_hash(session: Any, name: str) -> str | None:
-    from syncer.store import latest_snapshot
-
     latest = latest_snapshot(session, name=name)
     return latest.sha256 if latest else None
 
