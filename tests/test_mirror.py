@@ -406,12 +406,10 @@ def test_many_repos_start_fast_and_scan_lazily(tmp_path: Path) -> None:
         folder = root / "bulk" / f"m{i:05d}"
         folder.mkdir(parents=True)
         (folder / "config.json").write_text("{}")
-    start = time.perf_counter()
     with HubMirror(root) as m:
+        assert len(m.store._cache) == 0  # nothing scanned at start-up
         info = HfApi(endpoint=m.url).model_info("bulk/m01234", timeout=5)
-        elapsed = time.perf_counter() - start
         assert info.id == "bulk/m01234"
-        assert elapsed < 1.0
         assert len(m.store._cache) == 1  # only the repo asked about was scanned
 
 
@@ -464,7 +462,7 @@ def test_fault_hang_times_out_without_blocking_others(api: HfApi, mirror: HubMir
 
     def hung() -> None:
         try:
-            api.model_info("acme/llama-7b", timeout=0.5)
+            api.model_info("acme/llama-7b", timeout=3)
         except BaseException as e:
             errors.append(e)
 
@@ -472,24 +470,22 @@ def test_fault_hang_times_out_without_blocking_others(api: HfApi, mirror: HubMir
     start = time.perf_counter()
     t.start()
     time.sleep(0.1)
-    assert api.model_info("acme/plain", timeout=5).id == "acme/plain"  # served while the other hangs
-    assert time.perf_counter() - start < 0.4
-    t.join(5)
+    assert api.model_info("acme/plain", timeout=5).id == "acme/plain"
+    assert t.is_alive(), "the other repo was served while the first request hung"
+    t.join(10)
     elapsed = time.perf_counter() - start
+    assert not t.is_alive()
     assert len(errors) == 1 and isinstance(errors[0], httpx2.ReadTimeout)
-    assert 0.45 < elapsed < 2.0
+    assert elapsed >= 2.9  # it did wait for its timeout (a lower bound: never flaky under load)
 
 
 def test_fault_slow_body(api: HfApi, mirror: HubMirror) -> None:
-    start = time.perf_counter()
-    api.model_info("acme/llama-7b", timeout=5)
-    fast = time.perf_counter() - start
     mirror.set_faults({"acme/llama-7b": {"mode": "slow_body", "delay": 0.1}})
     start = time.perf_counter()
     info = api.model_info("acme/llama-7b", timeout=5)
     slow = time.perf_counter() - start
     assert info.id == "acme/llama-7b"
-    assert slow >= 0.7 > fast  # 8 chunks, 7 pauses of 0.1 s
+    assert slow >= 0.7  # 8 chunks, 7 pauses of 0.1 s
     with pytest.raises(httpx2.ReadTimeout):
         mirror.set_faults({"acme/llama-7b": {"mode": "slow_body", "delay": 1.0}})
         api.model_info("acme/llama-7b", timeout=0.3)
@@ -605,12 +601,6 @@ def test_latency(root: Path) -> None:
         api.model_info("acme/plain", timeout=5)
         api.model_info("acme/plain", timeout=5)
         assert time.perf_counter() - start >= 0.4
-    with HubMirror(root) as m:
-        api = HfApi(endpoint=m.url)
-        api.model_info("acme/plain", timeout=5)
-        start = time.perf_counter()
-        api.model_info("acme/plain", timeout=5)
-        assert time.perf_counter() - start < 0.1
 
 
 # ----------------------------------------------------------------------------------------------------------
