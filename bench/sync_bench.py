@@ -101,7 +101,7 @@ def _child_sync(spec: dict[str, Any]) -> dict[str, Any]:
     import syncer.sync as sync_module
 
     hub_phase = [0.0]
-    fetch_all = sync_module._fetch_all
+    fetch_all = sync_module.resolve_models
 
     def timed_fetch_all(*args: Any, **kwargs: Any) -> Any:  # the Hub phase; the rest of the run is local work
         t = time.perf_counter()
@@ -110,7 +110,7 @@ def _child_sync(spec: dict[str, Any]) -> dict[str, Any]:
         finally:
             hub_phase[0] += time.perf_counter() - t
 
-    sync_module._fetch_all = timed_fetch_all  # type: ignore[assignment]
+    sync_module.resolve_models = timed_fetch_all  # type: ignore[assignment]
     settings = load_settings()
     cpu0, _ = _usage()
     t0 = time.perf_counter()
@@ -547,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         sync_env = child_env(
             work,
             {
-                "SYNCER_DATABASE_URL": f"sqlite:///{work / 'syncer.db'}",
+                "SYNCER_DATABASE_URL": f"sqlite:///{work / 'syncer.store.models'}",
                 "SYNCER_CATALOG": str(catalog),
                 "SYNCER_SNAPSHOT_DIR": str(work / "snapshots"),
                 "SYNCER_HUB_CONCURRENCY": str(args.concurrency),

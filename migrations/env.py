@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, Engine
 
-from syncer.db import Base
+from syncer.store.models import Base
 from syncer.store import make_engine
 
 config = context.config

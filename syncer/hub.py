@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 import httpx2
 from huggingface_hub import HfApi, ModelInfo, constants, hf_hub_download
+
+__all__ = ["ModelInfo"]  # placeholder until the hub room lands its door
 from huggingface_hub.errors import (
     DisabledRepoError,
     EntryNotFoundError,

@@ -8,15 +8,41 @@ only once, at import.
 from __future__ import annotations
 
 import os
+import re
+from datetime import UTC
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from syncer.errors import SettingsError
 
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
+
+
+def parse_schedule(expression: str) -> CronTrigger:
+    """A CronTrigger (UTC) from 5 cron fields, or 6 with seconds first. Raises ValueError."""
+    from apscheduler.triggers.cron import CronTrigger  # only commands that read the schedule pay for it
+
+    fields = expression.split()
+    if len(fields) not in (5, 6):
+        raise ValueError(
+            f"{expression!r}: a cron needs 5 fields (minute hour day month weekday) or 6 (seconds first)"
+        )
+    weekday = fields[-1]
+    if re.search(r"(?<![*/])\d", weekday.replace("*/", "*")):
+        # cron counts weekdays from Sunday=0, APScheduler from Monday=0: a number would silently shift.
+        raise ValueError(f"{expression!r}: write the weekday field with names (mon-fri, sun), not numbers")
+    if len(fields) == 5:
+        return CronTrigger.from_crontab(" ".join(fields), timezone=UTC)
+    second, minute, hour, day, month, day_of_week = fields
+    return CronTrigger(
+        second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=UTC
+    )
 
 
 class Settings(BaseSettings):
@@ -96,8 +122,6 @@ class Settings(BaseSettings):
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from syncer.schedule import parse_schedule
-
         parse_schedule(value)  # raises ValueError naming the problem
         return " ".join(value.split())
 

@@ -104,7 +104,7 @@ def server_databases() -> dict[str, str]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, server_databases: dict[str, str]) -> str:
     """An empty database of each kind, in turn."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'syncer.db'}"
+        return f"sqlite:///{tmp_path / 'syncer.store.models'}"
     url = server_databases[request.param]
     wipe_database(url)
     return url

@@ -120,7 +120,7 @@ def test_bad_catalog_leaves_snapshot_and_database_untouched(
         monkeypatch.setenv(name, value)
     assert main(["sync", "now", "--catalog", str(good)]) == 0
     snapshots = {p.name: _digest(p) for p in settings.snapshot_dir.iterdir()}
-    sqlite_file = tmp_path / "syncer.db"
+    sqlite_file = tmp_path / "syncer.store.models"
     db_before = _digest(sqlite_file) if database_url.startswith("sqlite") else _dump(database_url)
     capsys.readouterr()
 

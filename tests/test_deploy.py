@@ -5,13 +5,16 @@ from __future__ import annotations
 import configparser
 import re
 import shlex
+import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
+import click
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 from conftest import PROJECT_ROOT
 
-from syncer.cli import _parser
+from syncer.cli import syncer as syncer_command
 
 DEPLOY = PROJECT_ROOT / "deploy"
 README = (PROJECT_ROOT / "README.md").read_text()
@@ -26,6 +29,28 @@ def _syncer_args(command: str) -> list[list[str]]:
         if words and words[0].endswith("/syncer"):
             found.append(words[1:])
     return found
+
+
+def parse(argv: list[str]) -> SimpleNamespace:
+    """What the real command line makes of ``argv`` (click resolves each command; nothing runs):
+    ``command``, ``action`` (the subcommand, if any) and every option's value."""
+    def rest_of(ctx: click.Context) -> list[str]:
+        with warnings.catch_warnings():  # click 8.2+ deprecates protected_args (9.0 folds it into args)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return [*ctx.protected_args, *ctx.args]
+
+    ctx = syncer_command.make_context("syncer", list(argv))
+    names: list[str] = []
+    params: dict[str, object] = {}
+    command, rest = syncer_command, rest_of(ctx)
+    while isinstance(command, click.Group) and rest:
+        name, sub, rest = command.resolve_command(ctx, rest)
+        assert sub is not None and name is not None
+        ctx = sub.make_context(name, rest, parent=ctx)
+        names.append(name)
+        params |= ctx.params
+        command, rest = sub, rest_of(ctx)
+    return SimpleNamespace(command=names[0], action=names[1] if len(names) > 1 else None, **params)
 
 
 def _unit(path: Path) -> configparser.ConfigParser:
@@ -58,8 +83,7 @@ def test_cron_recipe():
         CronTrigger.from_crontab(job["when"])  # a valid cron expression
         assert job["user"] == "syncer"
         commands += _syncer_args(job["command"])
-    parser = _parser()
-    assert [parser.parse_args(args).command for args in commands] == ["sync", "status", "status"]
+    assert [parse(args).command for args in commands] == ["sync", "status", "status"]
     assert CronTrigger.from_crontab(jobs[0]["when"]).fields[6].expressions[0].step == 30  # minute */30
 
 
@@ -67,7 +91,7 @@ def test_systemd_oneshot_service_and_timer():
     service = _unit(DEPLOY / "syncer.service")
     assert service["Service"]["Type"] == "oneshot"
     start = shlex.split(service["Service"]["ExecStart"])
-    args = _parser().parse_args(start[1:])
+    args = parse(start[1:])
     assert (args.command, args.action) == ("sync", "now")
     assert set(service["Service"]["SuccessExitStatus"].split()) == {"1", "75"}
     timer = _unit(DEPLOY / "syncer.timer")
@@ -80,7 +104,7 @@ def test_systemd_oneshot_service_and_timer():
 def test_systemd_long_running_scheduler():
     unit = _unit(DEPLOY / "syncer-schedule.service")
     start = shlex.split(unit["Service"]["ExecStart"])
-    args = _parser().parse_args(start[1:])
+    args = parse(start[1:])
     assert (args.command, args.run_now, args.metrics_port) == ("schedule", True, 9464)
     assert unit["Service"]["KillSignal"] == "SIGTERM"
     # systemd must wait longer than the scheduler's own stop grace before SIGKILL.
@@ -100,7 +124,7 @@ def test_kubernetes_cronjob():
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
     (container,) = pod["containers"]
-    args = _parser().parse_args(container["args"])
+    args = parse(container["args"])
     assert (args.command, args.action) == ("sync", "now")
     env = {e["name"]: e for e in container["env"]}
     db = env["SYNCER_DATABASE_URL"]["valueFrom"]["secretKeyRef"]

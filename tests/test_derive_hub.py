@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from syncer.cli import main
-from syncer.db import HubFacts, ListingEntry
 from syncer.store import make_engine
+from syncer.store.models import HubFacts, ListingEntry
 
 LLAMA, QWEN3, GEMMA, R1 = (
     "meta-llama/Llama-3.1-8B-Instruct",

@@ -261,7 +261,7 @@ TOKEN = "hf_SyncerLeakCanary0123456789abcdefXYZ"
 def test_the_token_never_leaks(repo_tree, private_mirror, make_settings, tmp_path, caplog, capsys) -> None:
     """A recognisable token through every error path: logs, errors, store, snapshots, run history."""
     from syncer.cli import main
-    from syncer.report import configure_logging
+    from syncer.logs import configure_logging
 
     root = repo_tree(QWEN, GEMMA)
     (root / QWEN / "_repo.json").write_text(json.dumps({"gated": "manual"}))  # token not accepted: 401

@@ -9,7 +9,7 @@ import pytest
 from catalogs import TWO_MODELS, catalog_toml
 
 from syncer.cli import main
-from syncer.guard import diff_listings, suspicious
+from syncer.publish.guard import diff_listings, suspicious
 from syncer.sync import run_sync
 
 

@@ -19,11 +19,11 @@ import pytest
 import sqlalchemy as sa
 from conftest import EXAMPLE_CATALOG, MIRROR_REPOS, PROJECT_ROOT
 
-from syncer.db import CatalogEntry, HubFacts, PublishedSnapshot, SyncRun
 from syncer.errors import LockHeldError
-from syncer.lock import lock_holder, sync_lock
 from syncer.spec import validate_catalog_document, validate_openrouter_document
 from syncer.store import head_revision, make_engine, upgrade
+from syncer.store.lock import lock_holder, sync_lock
+from syncer.store.models import CatalogEntry, HubFacts, PublishedSnapshot, SyncRun
 from syncer.sync import run_sync
 
 HOLDER_RE = r"another sync is running since \d\d:\d\d on (?P<host>\S+), pid (?P<pid>\d+) \(UTC\)"

@@ -16,10 +16,10 @@ from conftest import MIRROR_REPOS
 from test_lock import assert_snapshots_whole, runs, start_syncer, syncer_env, wait_until
 
 from syncer.errors import SettingsError
-from syncer.lock import sync_lock
-from syncer.schedule import JOB_ID, SyncScheduler, parse_schedule
+from syncer.ops.schedule import JOB_ID, SyncScheduler, parse_schedule
 from syncer.settings import load_settings
 from syncer.store import make_engine
+from syncer.store.lock import sync_lock
 
 EVERY_SECOND = "* * * * * *"
 

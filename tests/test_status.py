@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from conftest import MIRROR_REPOS, PROJECT_ROOT
 from test_lock import syncer_env
 
-from syncer.db import SyncRun
-from syncer.schedule import MetricsServer, SyncScheduler
+from syncer.ops.schedule import MetricsServer, SyncScheduler
 from syncer.store import make_engine
+from syncer.store.models import SyncRun
 
 SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import syncer.db
+import syncer.store.models
 from sqlalchemy.dialects import mysql
 
 revision: str = "0001"
@@ -28,15 +28,15 @@ def upgrade() -> None:
         sa.Column("hugging_face_id", sa.String(length=200), nullable=False),
         sa.Column("revision", sa.String(length=200), nullable=True),
         sa.Column("definition", sa.JSON(), nullable=False),
-        sa.Column("first_seen_at", syncer.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", syncer.db.UTCDateTime(), nullable=False),
+        sa.Column("first_seen_at", syncer.store.models.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", syncer.store.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("model_id", name=op.f("pk_catalog_entries")),
     )
     op.create_table(
         "sync_runs",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("started_at", syncer.db.UTCDateTime(), nullable=False),
-        sa.Column("finished_at", syncer.db.UTCDateTime(), nullable=True),
+        sa.Column("started_at", syncer.store.models.UTCDateTime(), nullable=False),
+        sa.Column("finished_at", syncer.store.models.UTCDateTime(), nullable=True),
         sa.Column("trigger", sa.String(length=16), nullable=False),
         sa.Column("host", sa.String(length=255), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("repo_id", sa.String(length=200), nullable=True),
         sa.Column("revision", sa.String(length=200), nullable=True),
         sa.Column("commit_sha", sa.String(length=40), nullable=True),
-        sa.Column("repo_created_at", syncer.db.UTCDateTime(), nullable=True),
+        sa.Column("repo_created_at", syncer.store.models.UTCDateTime(), nullable=True),
         sa.Column("gated", sa.String(length=16), nullable=True),
         sa.Column("pipeline_tag", sa.String(length=64), nullable=True),
         sa.Column("context_length", sa.Integer(), nullable=True),
@@ -67,12 +67,12 @@ def upgrade() -> None:
         sa.Column("output_modalities", sa.JSON(), nullable=True),
         sa.Column("template_features", sa.JSON(), nullable=True),
         sa.Column("provenance", sa.JSON(), nullable=True),
-        sa.Column("fetched_at", syncer.db.UTCDateTime(), nullable=True),
-        sa.Column("checked_at", syncer.db.UTCDateTime(), nullable=True),
+        sa.Column("fetched_at", syncer.store.models.UTCDateTime(), nullable=True),
+        sa.Column("checked_at", syncer.store.models.UTCDateTime(), nullable=True),
         sa.Column("last_error_kind", sa.String(length=32), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
-        sa.Column("stale_since", syncer.db.UTCDateTime(), nullable=True),
+        sa.Column("stale_since", syncer.store.models.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["model_id"],
             ["catalog_entries.model_id"],
@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.Column("catalog_entry", sa.JSON(), nullable=False),
         sa.Column("provenance", sa.JSON(), nullable=False),
         sa.Column("warnings", sa.JSON(), nullable=False),
-        sa.Column("updated_at", syncer.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", syncer.store.models.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["model_id"],
             ["catalog_entries.model_id"],
@@ -102,7 +102,7 @@ def upgrade() -> None:
         "model_prices",
         sa.Column("model_id", sa.String(length=200), nullable=False),
         sa.Column("price_key", sa.String(length=32), nullable=False),
-        sa.Column("amount", syncer.db.ExactDecimal(precision=38, scale=18), nullable=False),
+        sa.Column("amount", syncer.store.models.ExactDecimal(precision=38, scale=18), nullable=False),
         sa.CheckConstraint("amount >= 0", name=op.f("ck_model_prices_amount_non_negative")),
         sa.ForeignKeyConstraint(
             ["model_id"],
@@ -122,7 +122,7 @@ def upgrade() -> None:
             sa.Text().with_variant(mysql.LONGTEXT(), "mariadb").with_variant(mysql.LONGTEXT(), "mysql"),
             nullable=False,
         ),
-        sa.Column("published_at", syncer.db.UTCDateTime(), nullable=False),
+        sa.Column("published_at", syncer.store.models.UTCDateTime(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["run_id"],

@@ -572,7 +572,7 @@ class FastListing:
 
 def app_from_environment() -> FastListing:
     """Factory for uvicorn's worker processes (``--workers N``): settings from the environment."""
-    from syncer.report import configure_logging
+    from syncer.logs import configure_logging
     from syncer.settings import load_settings
 
     settings = load_settings()
@@ -601,7 +601,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1, access_
     previous = signal.signal(signal.SIGTERM, _stopped) if main_thread else None
     try:
         if workers > 1:
-            uvicorn.run("syncer.serve:app_from_environment", factory=True, workers=workers, **options)
+            uvicorn.run("syncer.serve.app:app_from_environment", factory=True, workers=workers, **options)
         else:
             uvicorn.run(FastListing(create_app(settings)), **options)
     except SystemExit as exc:

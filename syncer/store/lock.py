@@ -144,11 +144,12 @@ def _running_holder(engine: Engine) -> dict[str, Any] | None:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from syncer.db import SyncRun
+    from syncer.states import RunOutcome
+    from syncer.store.models import SyncRun
 
     with contextlib.suppress(Exception), Session(engine) as session:
         run = session.scalars(
-            select(SyncRun).where(SyncRun.outcome == "running").order_by(SyncRun.id.desc()).limit(1)
+            select(SyncRun).where(SyncRun.outcome == RunOutcome.RUNNING).order_by(SyncRun.id.desc()).limit(1)
         ).first()
         if run is not None:
             return {"host": run.host, "pid": run.pid, "since": run.started_at.isoformat()}

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from syncer.mirror import HubMirror
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 MIRROR_ROOT = PROJECT_ROOT / "mirror" / "repos"
 
 
 def run_demo() -> int:
-    from syncer.report import Progress, configure_logging, summary
+    from syncer.cli.present import Progress, summary
+    from syncer.logs import configure_logging
     from syncer.settings import load_settings
     from syncer.sync import run_sync
 

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import signal
 import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -36,13 +34,16 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 
 from syncer.errors import LockHeldError, SyncerError
-from syncer.settings import Settings
+from syncer.ops.metrics import MetricsServer, write_textfile_for
+from syncer.settings import Settings, parse_schedule
+from syncer.states import ModelStatus, Trigger
 
 if TYPE_CHECKING:
     from syncer.sync import SyncReport
+
+__all__ = ["JOB_ID", "MetricsServer", "SyncScheduler", "parse_schedule", "run_and_record", "serve"]
 
 log = logging.getLogger("syncer.schedule")
 
@@ -51,33 +52,12 @@ EX_STOP_TIMEOUT = 1  # the run did not finish within SYNCER_STOP_GRACE
 EX_FORCED = 130  # a second SIGTERM/SIGINT
 
 
-# -- the cron expression ---------------------------------------------------------------------------------
-def parse_schedule(expression: str) -> CronTrigger:
-    """A CronTrigger (UTC) from 5 cron fields, or 6 with seconds first. Raises ValueError."""
-    fields = expression.split()
-    if len(fields) not in (5, 6):
-        raise ValueError(
-            f"{expression!r}: a cron needs 5 fields (minute hour day month weekday) or 6 (seconds first)"
-        )
-    weekday = fields[-1]
-    if re.search(r"(?<![*/])\d", weekday.replace("*/", "*")):
-        # cron counts weekdays from Sunday=0, APScheduler from Monday=0: a number would silently shift.
-        raise ValueError(f"{expression!r}: write the weekday field with names (mon-fri, sun), not numbers")
-    if len(fields) == 5:
-        return CronTrigger.from_crontab(" ".join(fields), timezone=UTC)
-    second, minute, hour, day, month, day_of_week = fields
-    return CronTrigger(
-        second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=UTC
-    )
-
-
 # -- one run, as `sync now` and the scheduler make it ----------------------------------------------------
 def run_and_record(*, settings: Settings, trigger: str, **options: Any) -> SyncReport:
     """``run_sync`` (``options`` are its keywords), then the metrics textfile when
     ``SYNCER_METRICS_TEXTFILE`` is set, also after a failed run (the store recorded it). A run that never
     got the lock changed nothing and writes nothing."""
-    from syncer.metrics import write_textfile_for
-    from syncer.sync import run_sync
+    from syncer.sync import run_sync  # the pipeline is loaded when a run starts, not at import
 
     try:
         report = run_sync(settings=settings, trigger=trigger, **options)
@@ -176,10 +156,16 @@ class SyncScheduler:
                 self._idle.notify_all()
 
     def _default_sync(self, stop: threading.Event) -> object:
-        from syncer.report import summary
-
-        report = run_and_record(settings=self.settings, trigger="schedule", stop=stop)
-        log.info("scheduled sync done (run %s)\n%s", report.run_id, summary(report))
+        report = run_and_record(settings=self.settings, trigger=Trigger.SCHEDULE, stop=stop)
+        log.info(
+            "scheduled sync done (run %s, %s): %d synced, %d unchanged, %d failed of %d models",
+            report.run_id,
+            report.outcome,
+            report.count(ModelStatus.SYNCED),
+            report.count(ModelStatus.UNCHANGED),
+            len(report.failed),
+            len(report.outcomes),
+        )
         return report
 
     def _on_event(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
@@ -189,50 +175,6 @@ class SyncScheduler:
         elif event.code == EVENT_JOB_MISSED:
             self.ticks["missed"] += 1
             log.warning("tick missed by more than the misfire grace; waiting for the next one")
-
-
-# -- metrics over HTTP -------------------------------------------------------------------------------------
-class MetricsServer:
-    """``GET /metrics``: the store's metrics (as in the textfile) plus the scheduler's own counters."""
-
-    def __init__(self, settings: Settings, scheduler: SyncScheduler, *, host: str, port: int) -> None:
-        from syncer.metrics import render_for
-
-        def body() -> bytes:
-            return render_for(settings, scheduler=scheduler).encode("utf-8")
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.split("?")[0] not in ("/metrics", "/"):
-                    self.send_error(404)
-                    return
-                try:
-                    data = body()
-                except Exception as exc:
-                    log.warning("metrics scrape failed: %s", exc)
-                    self.send_error(500)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
-        self.thread = threading.Thread(target=self.server.serve_forever, name="metrics", daemon=True)
-
-    def start(self) -> MetricsServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # -- the process -----------------------------------------------------------------------------------------

@@ -1,0 +1,331 @@
+"""The ``syncer`` command (click): each command parses, calls one library function, prints.
+
+Errors become messages and exit codes here and only here. Exit codes: 0 success; 1 snapshots published but
+some models failed (or a run was held/partial); 2 bad catalog, settings, usage or schema; 75 another sync
+holds the lock; 130 interrupted; 141 the reader of our output went away; 70 an unexpected internal error.
+
+Library modules are imported inside each command, so that ``syncer --help`` and the light commands never
+load the pipeline or huggingface_hub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from syncer.errors import SyncerError
+
+if TYPE_CHECKING:
+    from syncer.settings import Settings
+
+EX_INTERNAL = 70
+
+ABOUT = """Keep an inference provider's model listings true to the Hugging Face Hub.
+
+syncer reads the house catalog (a TOML file of models, prices and quantizations), looks every model's
+checkpoint up on the Hub, stores catalog and facts in a SQL database, and publishes the listing snapshots
+that the models API serves: openrouter.json (OpenRouter's provider format) and catalog.json (the plain
+/v1/models catalog). Start with `syncer demo`, then `syncer sync now`; settings come from SYNCER_*
+variables (see the README).
+"""
+
+
+def _settings() -> Settings:
+    from syncer.logs import configure_logging
+    from syncer.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    return settings
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+@click.group(help=ABOUT, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+def syncer() -> None:
+    pass
+
+
+# -- sync ----------------------------------------------------------------------------------------------
+@syncer.group(help="Run a sync.")
+def sync() -> None:
+    pass
+
+
+@sync.command("now", help="One full sync now: catalog -> Hub -> store -> snapshots.")
+@click.option("--catalog", type=click.Path(path_type=Path), help="Catalog file (default: $SYNCER_CATALOG).")
+@click.option(
+    "--only", "only", multiple=True, metavar="ID [ID ...]",
+    help="Refresh only these model ids from the Hub (the snapshots still hold every model).",
+)  # fmt: skip
+@click.argument("more_ids", nargs=-1, metavar="")
+@click.option("--wait", type=float, default=0.0, metavar="SECONDS", help="Wait this long for a running sync.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--approve", is_flag=True, help="Publish even what the publish guard would hold.")
+def sync_now(
+    *,
+    catalog: Path | None,
+    only: tuple[str, ...],
+    more_ids: tuple[str, ...],
+    wait: float,
+    as_json: bool,
+    approve: bool,
+) -> int:
+    # `--only a b c`: click options take one value each; the ids after the first arrive as arguments.
+    if more_ids and not only:
+        raise click.UsageError(f"unexpected argument {more_ids[0]!r} (model ids go after --only)")
+    from syncer.cli.present import Progress, summary, warning_rows
+    from syncer.ops.schedule import run_and_record
+    from syncer.states import Trigger
+
+    report = run_and_record(
+        settings=_settings(),
+        catalog_path=catalog,
+        only=[*only, *more_ids],
+        trigger=Trigger.MANUAL,
+        wait=wait,
+        progress=Progress(),
+        approve=approve,
+    )
+    if as_json:
+        _print_json(report.as_dict() | {"warnings": warning_rows(report)})
+    else:
+        click.echo(summary(report))
+    return report.exit_code
+
+
+# -- db ------------------------------------------------------------------------------------------------
+@syncer.group(help="The database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Migrate the database to the latest schema (under the sync lock).")
+def db_upgrade() -> int:
+    from syncer.store import Store
+
+    with Store.open(_settings().database_url) as store:
+        with store.lock(wait=300):
+            store.upgrade()
+        click.echo(f"database at {store.current_revision()} (head)")
+    return 0
+
+
+@db.command("current", help="Print the schema revision of the database and of this code.")
+def db_current() -> int:
+    from syncer.store import Store, head_revision
+
+    with Store.open(_settings().database_url) as store:
+        click.echo(f"database: {store.current_revision() or 'empty'}; code: {head_revision()}")
+    return 0
+
+
+# -- snapshot ------------------------------------------------------------------------------------------
+@syncer.group(help="Published snapshots.")
+def snapshot() -> None:
+    pass
+
+
+@snapshot.command("show", help="Print the current snapshot file.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["openrouter", "catalog"]), default="openrouter", show_default=True,
+    help="Which view.",
+)  # fmt: skip
+def snapshot_show(fmt: str) -> int:
+    from syncer import snapshot as snap
+
+    settings = _settings()
+    data = snap.read_current(settings.snapshot_dir, fmt)
+    if data is None:
+        click.echo(
+            f"syncer: error: no {fmt} snapshot in {settings.snapshot_dir}: run `syncer sync now`", err=True
+        )
+        return 1
+    sys.stdout.write(data.decode("utf-8"))
+    return 0
+
+
+@snapshot.command("diff", help="What the guard holds, or what the last publish changed.")
+@click.option("--json", "as_json", is_flag=True, help="Print it as JSON.")
+def snapshot_diff(as_json: bool) -> int:
+    from syncer.cli.present import format_diff
+    from syncer.publish import snapshot_diff as diff
+
+    result = diff(settings=_settings())
+    if as_json:
+        _print_json(result)
+    else:
+        click.echo(format_diff(result))
+    return 0
+
+
+@snapshot.command("rollback", help="Republish an earlier snapshot (default: the one before the current).")
+@click.argument("snapshot_id", required=False, type=int, metavar="[ID]")
+def snapshot_rollback(snapshot_id: int | None) -> int:
+    from syncer.publish import rollback
+
+    for done in rollback(settings=_settings(), snapshot_id=snapshot_id):
+        click.echo(
+            f"republished {done['name']}.json from snapshot {done['republished']} ({done['sha256'][:12]})"
+        )
+    return 0
+
+
+@snapshot.command("list", help="Published and held snapshots kept in the store.")
+@click.option("--limit", type=int, default=20, show_default=True, help="How many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+def snapshot_list(limit: int, as_json: bool) -> int:
+    from syncer.cli.present import format_snapshots
+    from syncer.publish import list_snapshots
+
+    rows = list_snapshots(settings=_settings(), limit=limit)
+    if as_json:
+        _print_json(rows)
+    else:
+        click.echo(format_snapshots(rows))
+    return 0
+
+
+# -- operations ----------------------------------------------------------------------------------------
+@syncer.command("explain", help="Where every listed value of a model came from.")
+@click.argument("model_id")
+@click.option("--json", "as_json", is_flag=True, help="Print it as JSON (values whole).")
+def explain(model_id: str, as_json: bool) -> int:
+    from syncer.cli.present import format_explanation
+    from syncer.ops.explain import explain_model
+
+    explanation = explain_model(settings=_settings(), model_id=model_id)
+    if as_json:
+        _print_json(explanation)
+    else:
+        click.echo(format_explanation(explanation))
+    return 0
+
+
+@syncer.command("runs", help="Recent sync runs.")
+@click.option("--limit", type=int, default=20, show_default=True, help="How many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+def runs(limit: int, as_json: bool) -> int:
+    from syncer.cli.present import format_runs
+    from syncer.ops.history import list_runs
+
+    found = list_runs(settings=_settings(), limit=limit)
+    if as_json:
+        _print_json(found)
+    else:
+        click.echo(format_runs(found))
+    return 0
+
+
+@syncer.command("status", help="Last successful run, snapshot age, models failing; exit 1 when stale.")
+@click.option("--max-age", type=float, metavar="SECONDS", help="Default: $SYNCER_STATUS_MAX_AGE.")
+@click.option("--json", "as_json", is_flag=True, help="Print it as JSON.")
+def status(max_age: float | None, as_json: bool) -> int:
+    from syncer.cli.present import format_status
+    from syncer.ops.status import collect_status
+
+    result = collect_status(settings=_settings(), max_age=max_age)
+    if as_json:
+        _print_json(result)
+    else:
+        click.echo(format_status(result))
+    return int(result["exit_code"])
+
+
+@syncer.command("schedule", help="Run the sync on $SYNCER_SCHEDULE until SIGTERM.")
+@click.option("--run-now", is_flag=True, help="Also sync once at start.")
+@click.option("--metrics-port", type=int, metavar="P", help="Serve Prometheus metrics on port P.")
+@click.option(
+    "--metrics-host",
+    default="0.0.0.0",  # noqa: S104 - scraped from outside the pod/host
+    show_default=True,
+    help="Address for --metrics-port.",
+)
+@click.option("--metrics-port-file", type=click.Path(path_type=Path), hidden=True)
+def schedule(
+    run_now: bool, metrics_port: int | None, metrics_host: str, metrics_port_file: Path | None
+) -> int:
+    from syncer.ops.schedule import serve as serve_schedule
+
+    return serve_schedule(_settings(), run_now=run_now, metrics_port=metrics_port, metrics_host=metrics_host,
+                          port_file=metrics_port_file)  # fmt: skip
+
+
+@syncer.command("serve", help="Serve the snapshots: the read-only models API.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=8080, show_default=True, help="Port to bind.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--access-log", is_flag=True, help="Log every request.")
+def serve(host: str, port: int, workers: int, access_log: bool) -> int:
+    from syncer.serve import serve as serve_api
+
+    return serve_api(_settings(), host=host, port=port, workers=workers, access_log=access_log)
+
+
+@syncer.command("mirror", help="Serve a folder of repos as a Hub-compatible mirror (tests, demos, air gaps).")
+@click.argument("root", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=8090, show_default=True, help="Port to bind (0: any free port).")
+@click.option("--port-file", type=click.Path(path_type=Path), help="Write the bound port to this file.")
+def mirror(root: Path, host: str, port: int, port_file: Path | None) -> int:
+    from syncer import mirror as hub_mirror
+
+    forwarded = [str(root), "--host", host, "--port", str(port)]
+    if port_file:
+        forwarded += ["--port-file", str(port_file)]
+    return hub_mirror.main(forwarded)
+
+
+@syncer.command("demo", help="Sync the example catalog against the bundled mirror (offline).")
+def demo() -> int:
+    from syncer.cli.demo import run_demo
+
+    return run_demo()
+
+
+# -- the edge --------------------------------------------------------------------------------------------
+def _dispatch(argv: Sequence[str]) -> int:
+    """Parse ``argv`` and run the command; its return value is the exit status."""
+    try:
+        result = syncer.main(args=list(argv), prog_name="syncer", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:  # usage errors: exit 2, as argparse did
+        exc.show()
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None
+    return int(result or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _dispatch(sys.argv[1:] if argv is None else argv)
+    except SyncerError as exc:
+        click.echo(f"syncer: error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("syncer: interrupted", err=True)
+        return 130
+    except BrokenPipeError:  # `syncer ... | head`: the reader left; not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except Exception:  # an unexpected internal error: say so, distinctly from exit 1 ("some models failed")
+        import traceback
+
+        traceback.print_exc()
+        click.echo("syncer: internal error (a bug): please report it with the traceback above", err=True)
+        return EX_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

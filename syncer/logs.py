@@ -1,0 +1,50 @@
+"""Log formatting for every process of syncer (CLI commands, the scheduler, ``serve`` workers): one line of
+text or one JSON object per record (``SYNCER_LOG_FORMAT``). A leaf module: it imports nothing of the app.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+EXTRA_FIELDS = ("model_id", "status", "commit", "context_length", "error_kind", "error", "progress")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in EXTRA_FIELDS:
+            if hasattr(record, key):
+                payload[key] = getattr(record, key)
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = (
+            f"{datetime.fromtimestamp(record.created, UTC).strftime('%H:%M:%S')} {record.levelname.lower()} "
+        )
+        text += record.getMessage()
+        error = getattr(record, "error", None)
+        if error:
+            text += f": {error}"
+        return text
+
+
+def configure_logging(fmt: str, stream: TextIO | None = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger("syncer")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False

@@ -1,0 +1,192 @@
+"""The merge stage of a run: each catalog model, its Hub result and its stored past become one listing
+record, one outcome for the report and one facts update for the store. Pure: no I/O, no clock (``now`` is
+passed in).
+
+A model whose lookup failed keeps its last good facts; one the Hub says is gone is dropped only after the
+stale policy's runs or days; one never resolved stays out of the OpenRouter view.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from syncer.catalog import Catalog, CatalogModel
+from syncer.errors import CatalogIssue, HubError
+from syncer.listing import Facts, Merged, merge_model
+from syncer.states import ModelStatus
+from syncer.store import FactsUpdate, Prior
+
+#: Hub answers that say the repo is gone (or closed to us): the stale policy counts them.
+STALE_KINDS = ("not_found", "gated_no_access")
+
+
+@dataclass
+class ModelOutcome:
+    model_id: str
+    repo: str
+    status: ModelStatus
+    commit: str | None = None
+    context_length: int | None = None
+    input_modalities: list[str] = field(default_factory=list)
+    listed: bool = False
+    error_kind: str | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+ProgressCallback = Callable[[ModelOutcome, int, int], None]
+
+
+@dataclass(frozen=True)
+class StalePolicy:
+    drop_after_runs: int
+    drop_after_days: float | None
+    not_ready_after_hours: float | None
+
+
+@dataclass
+class Merge:
+    """Everything the run decided, before anything is written."""
+
+    merged: dict[str, Merged]
+    outcomes: list[ModelOutcome]
+    facts: list[FactsUpdate]
+    issues: list[CatalogIssue]
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        return {o.model_id: o.status for o in self.outcomes}
+
+
+def merge_one(
+    model: CatalogModel,
+    result: Facts | HubError | None,
+    prior: Prior | None,
+    *,
+    catalog: Catalog,
+    policy: StalePolicy,
+    now: datetime,
+) -> tuple[Merged, ModelOutcome, FactsUpdate | None]:
+    """One model: ``result`` is the fresh Facts, the HubError of a failed lookup, or None (not looked up)."""
+    previous = prior.facts if prior is not None else None
+    outcome = ModelOutcome(model_id=model.id, repo=model.hugging_face_id, status=ModelStatus.SKIPPED)
+    update: FactsUpdate | None = None
+    facts: Facts | None
+    if isinstance(result, Facts):
+        facts = result
+        outcome.status = (
+            ModelStatus.UNCHANGED if previous is not None and previous == result else ModelStatus.SYNCED
+        )
+        outcome.commit = result.commit_sha
+        update = FactsUpdate(
+            model_id=model.id, requested_repo=model.hugging_face_id, revision=model.revision, facts=result
+        )
+    elif isinstance(result, HubError):
+        facts = previous
+        outcome.status = ModelStatus.FAILED if previous is not None else ModelStatus.UNRESOLVED
+        outcome.error_kind, outcome.error = result.kind, str(result)
+        outcome.commit = previous.commit_sha if previous else None
+        update = _failure(model, result, prior, now)
+        if previous is not None and update.stale_since != previous.stale_since:
+            facts = dataclasses.replace(previous, stale_since=update.stale_since)
+        drop_reason = _drop_reason(policy, update, now) if previous is not None else None
+        if drop_reason:
+            facts, outcome.status = None, ModelStatus.DROPPED
+            outcome.warnings.append(f"DROPPED from the listing: {drop_reason}")
+    else:
+        facts = previous
+        outcome.commit = previous.commit_sha if previous else None
+    first_seen = prior.first_seen_at if prior is not None and prior.first_seen_at is not None else now
+    merged = merge_model(
+        model=model, facts=facts, catalog_file=str(catalog.path), defaults_keys=catalog.defaulted.get(model.id, frozenset()),
+        first_seen_at=first_seen, not_ready_reason=_not_ready_reason(policy, facts, now),
+    )  # fmt: skip
+    outcome.context_length = merged.catalog_entry["context_length"]
+    outcome.input_modalities = list(merged.catalog_entry["input_modalities"])
+    outcome.listed = merged.openrouter_entry is not None
+    outcome.warnings += list(merged.warnings)
+    return merged, outcome, update
+
+
+def _failure(model: CatalogModel, error: HubError, prior: Prior | None, now: datetime) -> FactsUpdate:
+    """Keep every last good fact; count the failure, and mark a repo that is gone as stale."""
+    stale_since = prior.stale_since if prior is not None else None
+    if error.kind in STALE_KINDS and stale_since is None and prior is not None and prior.has_row:
+        stale_since = now
+    return FactsUpdate(
+        model_id=model.id,
+        requested_repo=model.hugging_face_id,
+        revision=model.revision,
+        facts=None,
+        error_kind=error.kind,
+        error=str(error),
+        consecutive_failures=(prior.consecutive_failures if prior is not None else 0) + 1,
+        stale_since=stale_since,
+    )
+
+
+def _drop_reason(policy: StalePolicy, update: FactsUpdate, now: datetime) -> str | None:
+    """A model the Hub says is gone is dropped only after the configured number of runs or days."""
+    if update.error_kind not in STALE_KINDS:
+        return None
+    if update.consecutive_failures >= policy.drop_after_runs:
+        return f"{update.consecutive_failures} consecutive runs failed with {update.error_kind}"
+    since = update.stale_since
+    if policy.drop_after_days and since and now - since >= timedelta(days=policy.drop_after_days):
+        return f"stale since {since:%Y-%m-%d %H:%M} UTC ({update.error_kind})"
+    return None
+
+
+def _not_ready_reason(policy: StalePolicy, facts: Facts | None, now: datetime) -> str | None:
+    hours = policy.not_ready_after_hours
+    if facts is None or facts.stale_since is None or hours is None:
+        return None
+    if now - facts.stale_since >= timedelta(hours=hours):
+        return f"stale since {facts.stale_since:%Y-%m-%d %H:%M} UTC (more than {hours:g} h)"
+    return None
+
+
+def run_message(outcomes: Sequence[ModelOutcome], not_looked_up: int) -> str | None:
+    """The run's one-line note: every lookup failed (the Hub looks unreachable), or the run stopped early."""
+    parts = []
+    looked_up = [o for o in outcomes if o.status != ModelStatus.SKIPPED and o.repo]
+    failed = [o for o in looked_up if o.error_kind]
+    if looked_up and len(failed) == len(looked_up):
+        kinds = Counter(o.error_kind for o in failed).most_common(1)[0][0]
+        parts.append(
+            f"every Hub lookup failed ({len(failed)} models, mostly {kinds}): the Hub looks unreachable; "
+            "every model keeps its last good facts"
+        )
+    if not_looked_up:
+        parts.append(f"stopped early: {not_looked_up} model(s) not looked up")
+    return "; ".join(parts) or None
+
+
+def merge_all(
+    catalog: Catalog,
+    fetched: Mapping[str, Facts | HubError],
+    prior: Mapping[str, Prior],
+    *,
+    policy: StalePolicy,
+    now: datetime,
+    progress: ProgressCallback | None = None,
+) -> Merge:
+    """Every model of the catalog, in catalog order."""
+    result = Merge(merged={}, outcomes=[], facts=[], issues=[])
+    total = len(catalog.models)
+    for index, model in enumerate(catalog.models, start=1):
+        merged, outcome, update = merge_one(
+            model, fetched.get(model.id), prior.get(model.id), catalog=catalog, policy=policy, now=now
+        )
+        result.merged[model.id] = merged
+        result.issues += merged.issues
+        result.outcomes.append(outcome)
+        if update is not None:
+            result.facts.append(update)
+        if progress is not None:
+            progress(outcome, index, total)
+    return result

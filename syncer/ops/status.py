@@ -1,0 +1,87 @@
+"""``syncer status``: what an operator (or cron's alerting) looks at first.
+
+Healthy means: a run published its snapshots (outcome ``ok`` or ``partial``) no longer than
+``SYNCER_STATUS_MAX_AGE`` seconds ago. Models failing are listed (they keep their last good facts) but do not
+by themselves make the worker unhealthy: the threshold is about the listing going stale as a whole.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from syncer import snapshot as snap
+from syncer.ops.history import run_as_dict
+from syncer.settings import Settings
+from syncer.store import Store
+
+HEALTHY, STALE = 0, 1
+
+
+def _run(run: Any, now: datetime) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    age = round((now - (run.finished_at or run.started_at)).total_seconds(), 1)
+    return {**run_as_dict(run), "age_seconds": age}
+
+
+def collect_status(*, settings: Settings, max_age: float | None = None) -> dict[str, Any]:
+    threshold = settings.status_max_age if max_age is None else max_age
+    now = datetime.now(UTC)
+    with Store.open(settings.database_url) as store:
+        last_success = last_run = None
+        failing: list[dict[str, Any]] = []
+        if store.current_revision() is not None:
+            store.check_schema()
+            last_success = store.last_success()
+            last_run = store.last_run()
+            failing = [
+                {
+                    "model_id": row.model_id,
+                    "repo": row.requested_repo,
+                    "kind": row.last_error_kind,
+                    "error": row.last_error,
+                    "consecutive_failures": row.consecutive_failures,
+                    "last_checked_at": row.checked_at.isoformat() if row.checked_at else None,
+                    "last_good_fetch_at": row.fetched_at.isoformat() if row.fetched_at else None,
+                    "never_resolved": row.commit_sha is None,
+                }
+                for row in store.failing_models()
+            ]
+        holder = store.lock_holder()
+
+    snapshots = {}
+    for name, file_name in snap.FILE_NAMES.items():
+        path = settings.snapshot_dir / file_name
+        try:
+            written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except OSError:
+            snapshots[name] = {"path": str(path), "exists": False, "written_at": None, "age_seconds": None}
+            continue
+        snapshots[name] = {
+            "path": str(path),
+            "exists": True,
+            "written_at": written.isoformat(),
+            "age_seconds": round((now - written).total_seconds(), 1),
+        }
+
+    problems = []
+    success = _run(last_success, now)
+    if success is None:
+        problems.append("no sync run has published snapshots yet")
+    elif success["age_seconds"] > threshold:
+        problems.append(
+            f"last successful run is {success['age_seconds']:.0f}s old (threshold {threshold:.0f}s)"
+        )
+    return {
+        "healthy": not problems,
+        "exit_code": HEALTHY if not problems else STALE,
+        "checked_at": now.isoformat(),
+        "max_age_seconds": threshold,
+        "problems": problems,
+        "last_success": success,
+        "last_run": _run(last_run, now),
+        "running": None if holder is None else holder,
+        "snapshots": snapshots,
+        "failing_models": failing,
+    }

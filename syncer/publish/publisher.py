@@ -1,0 +1,164 @@
+"""Publishing a run's views: render and validate every file, review the change with the guard, write the
+files atomically, and describe what was written (or held) for the store.
+
+This is the one way snapshot files are written and snapshot rows are made: a run goes through
+:func:`publish_views`, a rollback through :func:`republish`; both return the :class:`SnapshotRecord` rows to
+keep, which the caller stores in the same transaction as the rest of its record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from syncer import snapshot as snap
+from syncer.listing import Merged, catalog_document, openrouter_document
+from syncer.publish.guard import ListingDiff, diff_listings, suspicious
+from syncer.states import SnapshotState
+from syncer.store import SnapshotRecord
+
+
+@dataclass(frozen=True)
+class Views:
+    """Every snapshot file of a run: its document and its validated bytes, by snapshot name."""
+
+    documents: dict[str, dict[str, Any]]
+    rendered: dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class Review:
+    """The guard's verdict on a run's views against what readers see now."""
+
+    diff: ListingDiff
+    held_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def held(self) -> bool:
+        return bool(self.held_reasons)
+
+
+def render_views(merged: Mapping[str, Merged]) -> Views:
+    """Build, validate and render both views; raises SnapshotInvalidError before anything is written."""
+    documents = {
+        snap.OPENROUTER: openrouter_document(
+            [m.openrouter_entry for m in merged.values() if m.openrouter_entry]
+        ),
+        snap.CATALOG: catalog_document([m.catalog_entry for m in merged.values()]),
+    }
+    return Views(documents=documents, rendered={n: snap.validated_bytes(n, d) for n, d in documents.items()})
+
+
+def parse_or_none(data: str | bytes | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return None  # a damaged file is replaced, not compared
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _ids(document: Mapping[str, Any] | None) -> list[str]:
+    return [str(e.get("id")) for e in (document or {}).get("data", []) if isinstance(e, dict)]
+
+
+def review(
+    folder: Path,
+    views: Views,
+    *,
+    still_flagged: Collection[str],
+    max_removed_share: float,
+    approve: bool,
+) -> Review:
+    """Compare with the published files; the reasons to hold the change (none when approved)."""
+    new_doc = views.documents[snap.OPENROUTER]
+    current_doc = parse_or_none(snap.read_current(folder, snap.OPENROUTER))
+    listing_diff = diff_listings(current_doc, new_doc)
+    if approve:
+        return Review(diff=listing_diff)
+    reasons = (
+        []
+        if current_doc is None
+        else suspicious(
+            listing_diff,
+            old_count=len(current_doc.get("data", [])),
+            still_flagged=still_flagged,
+            max_removed_share=max_removed_share,
+        )
+    )
+    reasons += _catalog_view_reasons(
+        folder, views.documents[snap.CATALOG], in_openrouter=set(_ids(current_doc))
+    )
+    return Review(diff=listing_diff, held_reasons=reasons)
+
+
+def _catalog_view_reasons(folder: Path, catalog_doc: dict[str, Any], *, in_openrouter: set[str]) -> list[str]:
+    """Price and context rules for the models only the catalog view shows (the OpenRouter view's own diff
+    already covers the others); removals from the catalog view are the catalog's deliberate edits."""
+    current = parse_or_none(snap.read_current(folder, snap.CATALOG))
+    if current is None:
+        return []
+    diff = diff_listings(current, catalog_doc)
+    only_here = dataclasses.replace(
+        diff, removed=[], changed=[c for c in diff.changed if c.model_id not in in_openrouter]
+    )
+    reasons = suspicious(only_here, old_count=0, still_flagged=(), max_removed_share=1.0)
+    return [f"catalog view: {reason}" for reason in reasons]
+
+
+def publish_views(
+    folder: Path,
+    views: Views,
+    verdict: Review,
+    *,
+    run_id: int,
+    published_at: datetime,
+    live_hashes: Mapping[str, str | None],
+) -> tuple[dict[str, bool], list[SnapshotRecord]]:
+    """Write the run's files unless the guard held them; returns which files changed and the rows to keep:
+    every held file, and every written file whose bytes differ from the last one recorded as live."""
+    folder.mkdir(parents=True, exist_ok=True)
+    snap.remove_stray_temp_files(folder)
+    if verdict.held:
+        changed = dict.fromkeys(views.rendered, False)
+    else:
+        changed = {name: snap.publish_bytes(folder, name, data) for name, data in views.rendered.items()}
+    records = []
+    for name, data in views.rendered.items():
+        digest = snap.content_hash(data)
+        if verdict.held or changed[name] or live_hashes.get(name) != digest:
+            records.append(
+                SnapshotRecord(
+                    name=name,
+                    sha256=digest,
+                    content=data.decode("utf-8"),
+                    published_at=published_at,
+                    run_id=run_id,
+                    status=SnapshotState.HELD if verdict.held else SnapshotState.PUBLISHED,
+                    note="; ".join(verdict.held_reasons)[:4000] if verdict.held else None,
+                )
+            )
+    return changed, records
+
+
+def republish(
+    folder: Path, *, name: str, content: str, snapshot_id: int, published_at: datetime
+) -> SnapshotRecord:
+    """Write a kept snapshot again (a rollback): validated first, never anything invalid."""
+    data = content.encode("utf-8")
+    snap.validated_bytes(name, json.loads(data))
+    snap.write_atomic(folder / snap.FILE_NAMES[name], data)
+    return SnapshotRecord(
+        name=name,
+        sha256=snap.content_hash(data),
+        content=content,
+        published_at=published_at,
+        status=SnapshotState.ROLLBACK,
+        note=f"rollback to snapshot {snapshot_id}",
+    )

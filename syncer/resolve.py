@@ -1,0 +1,133 @@
+"""The Hub stage of a run: every catalog model to its fresh :class:`~syncer.listing.Facts`, or to the
+:class:`~syncer.errors.HubError` of its failed lookup. Lookups run concurrently; each failure stays that
+model's. The Hub is reached only through :mod:`syncer.hub`; facts are derived by :mod:`syncer.derive`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+from syncer.catalog import CatalogModel
+from syncer.derive import DerivationError, derive_facts
+from syncer.errors import HubDataError, HubError
+from syncer.hub import HubClient, ModelInfo, RepoFacts, RequestBudget, RequestCounter
+from syncer.listing import Facts
+from syncer.settings import Settings
+
+log = logging.getLogger("syncer")
+
+
+def facts_from_hub(repo: RepoFacts) -> Facts:
+    """Derive listing facts from a fresh Hub answer; absurd values become a HubDataError."""
+    try:
+        derived = derive_facts(repo.files)
+    except DerivationError as exc:
+        raise HubDataError(f"refusing config.json: {exc}") from None
+    provenance = {
+        "input_modalities": derived.input_modalities.source,
+        "output_modalities": derived.output_modalities.source,
+        "template_features": derived.template_features.source,
+    }
+    if derived.context_length is not None:
+        provenance["context_length"] = derived.context_length.source
+    return Facts(
+        repo_id=repo.repo_id,
+        commit_sha=repo.sha,
+        created_at=repo.created_at,
+        context_length=derived.context_length.value if derived.context_length else None,
+        input_modalities=tuple(derived.input_modalities.value),
+        output_modalities=tuple(derived.output_modalities.value),
+        template_features=(
+            tuple(derived.template_features.value) if derived.template_features.value is not None else None
+        ),
+        pipeline_tag=repo.pipeline_tag,
+        provenance=provenance,
+    )
+
+
+def make_hub_client(settings: Settings, counter: RequestCounter | None = None) -> HubClient:
+    return HubClient(
+        endpoint=settings.hf_endpoint,
+        token=settings.token,
+        cache_dir=settings.hub_cache_dir,
+        timeout=settings.hub_timeout,
+        retries=settings.hub_retries,
+        backoff=settings.hub_retry_backoff,
+        model_deadline=settings.hub_model_deadline,
+        max_config_bytes=settings.max_config_bytes,
+        max_template_bytes=settings.max_template_bytes,
+        counter=counter,
+        budget=RequestBudget(settings.hub_budget),
+    )
+
+
+def _bulk_listings(
+    client: HubClient, models: Sequence[CatalogModel], pool: ThreadPoolExecutor, min_models: int
+) -> dict[str, ModelInfo]:
+    """Current commits of many repos in one paginated call per author (authors with ``min_models`` or
+    more catalog models on the default branch). A failed listing just means per-model calls for those."""
+    by_author = Counter(m.hugging_face_id.split("/", 1)[0] for m in models if m.revision is None)
+    authors = sorted(a for a, n in by_author.items() if n >= min_models)
+    listed: dict[str, ModelInfo] = {}
+    for found in pool.map(lambda a: _list_or_empty(client, a), authors):
+        listed |= found
+    return listed
+
+
+def _list_or_empty(client: HubClient, author: str) -> dict[str, ModelInfo]:
+    try:
+        return client.list_author(author=author)
+    except HubError as exc:
+        log.warning("bulk listing of %s failed (%s); falling back to one call per model", author, exc.kind)
+        return {}
+
+
+def resolve_models(
+    client: HubClient,
+    models: Sequence[CatalogModel],
+    *,
+    concurrency: int,
+    stop: threading.Event | None = None,
+    bulk_min_models: int = 2,
+) -> dict[str, Facts | HubError]:
+    """Look every model up; a model not looked up (stopped) is absent from the answer."""
+    listed: dict[str, ModelInfo] = {}
+
+    def one(model: CatalogModel) -> Facts | HubError | None:
+        if stop is not None and stop.is_set():
+            return None  # graceful stop: not looked up, keeps its previous facts (as if skipped)
+        try:
+            facts = facts_from_hub(
+                client.fetch(
+                    model_id=model.id,
+                    repo_id=model.hugging_face_id,
+                    revision=model.revision,
+                    listed=listed.get(model.hugging_face_id) if model.revision is None else None,
+                )
+            )
+            if facts.context_length is None and model.context_length is None:
+                raise HubDataError(
+                    f"config.json at {facts.commit_sha[:7]} declares no usable context length "
+                    "(missing, null, non-integer or a no-limit sentinel); set context_length in the catalog"
+                )
+            return facts
+        except HubError as exc:
+            exc.model_id = exc.model_id or model.id
+            exc.repo = exc.repo or model.hugging_face_id
+            return exc
+
+    results: dict[str, Facts | HubError] = {}
+    on_hub = [m for m in models if m.hugging_face_id]
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(on_hub) or 1))) as pool:
+        if bulk_min_models > 0:
+            listed |= _bulk_listings(client, on_hub, pool, bulk_min_models)
+        futures = {pool.submit(one, m): m.id for m in on_hub}
+        for future in as_completed(futures):
+            result = future.result()
+            if result is not None:
+                results[futures[future]] = result
+    return results
