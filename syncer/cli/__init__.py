@@ -293,14 +293,17 @@ def demo() -> int:
 
 # -- the edge --------------------------------------------------------------------------------------------
 def _dispatch(argv: Sequence[str]) -> int:
-    """Parse ``argv`` and run the command; its return value is the exit status."""
+    """Parse ``argv`` and run the command; its return value is the exit status. ``--help``, ``--version``
+    and usage errors end the process (SystemExit 0, or 2 for a usage error) before any command runs."""
     try:
-        result = syncer.main(args=list(argv), prog_name="syncer", standalone_mode=False)
+        # make_context + invoke rather than main(): main() would swallow --help's exit and our exit codes.
+        with syncer.make_context("syncer", list(argv)) as ctx:
+            result = syncer.invoke(ctx)
     except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.ClickException as exc:  # usage errors: exit 2, as argparse did
+        raise SystemExit(exc.exit_code) from None
+    except click.ClickException as exc:
         exc.show()
-        return int(exc.exit_code)
+        raise SystemExit(exc.exit_code) from None
     except click.exceptions.Abort:
         raise KeyboardInterrupt from None
     return int(result or 0)

@@ -314,9 +314,12 @@ class Store:
         """Every model's last good facts, Hub health and first-seen time, in one read."""
         with self._sessions() as session:
             rows = {row.model_id: row for row in session.scalars(select(HubFacts))}
-            first_seen = dict(
-                session.execute(select(CatalogEntry.model_id, CatalogEntry.first_seen_at)).tuples()
-            )
+            first_seen = {
+                model_id: seen
+                for model_id, seen in session.execute(
+                    select(CatalogEntry.model_id, CatalogEntry.first_seen_at)
+                )
+            }
         prior = {}
         for model_id in set(rows) | set(first_seen):
             row = rows.get(model_id)
@@ -425,7 +428,7 @@ class Store:
                 str(status): int(count)
                 for status, count in session.execute(
                     select(ListingEntry.status, func.count()).group_by(ListingEntry.status)
-                ).tuples()
+                )
             }
 
     # -- snapshots ---------------------------------------------------------------------------------------
