@@ -24,6 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
+from syncer.errors import DerivationError
+
+__all__ = ["DerivationError", "DerivedFacts", "HubFiles", "Sourced", "derive_facts"]
+
 LENGTH_KEYS = (
     "max_position_embeddings",
     "n_positions",
@@ -111,10 +115,6 @@ GENERATIVE_PIPELINES = frozenset(
         "summarization",
     }
 )
-
-
-class DerivationError(ValueError):
-    """The Hub files hold data we refuse (absurd values, wrong types); the message names the key."""
 
 
 @dataclass(frozen=True)

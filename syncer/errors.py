@@ -8,7 +8,8 @@ nothing below the CLI prints or exits.
     ├── ConfigError                     bad input from the operator                     exit 2
     │   ├── SettingsError               a SYNCER_* variable is invalid
     │   └── CatalogError                the house catalog is invalid (one or many issues)
-    ├── StoreError                      the SQL store cannot be used
+    ├── StoreError                      the SQL store cannot be used                    exit 2
+    │   ├── StoreUnavailableError       the database cannot be reached or used          exit 69
     │   ├── SchemaBehindError           the database needs `syncer db upgrade`          exit 2
     │   └── SchemaAheadError            the database was migrated by newer code         exit 2
     ├── LockHeldError                   another sync holds the single-runner lock        exit 75
@@ -18,9 +19,15 @@ nothing below the CLI prints or exits.
     │   ├── HubRevisionError            the pinned revision or a file does not exist
     │   ├── HubTransientError           timeout, 5xx, 429, connection reset: worth retrying
     │   └── HubDataError                the Hub answered, but with data we refuse (malformed, oversized, absurd)
-    └── PublishError                    a snapshot could not be built, validated or written
-        ├── SnapshotInvalidError        the snapshot breaks the listing spec (never written)
-        └── PublishHeldError            the publish guard held a suspicious change
+    ├── DerivationError                 a Hub file holds data the derivation refuses (kept per model)
+    ├── PublishError                    a snapshot could not be built, validated or written
+    │   ├── SnapshotInvalidError        the snapshot breaks the listing spec (never written)
+    │   └── PublishHeldError            the publish guard held a suspicious change
+    └── SnapshotRejectedError           `syncer serve`: a file on disk is unreadable or invalid (the last good
+                                        one keeps being served)
+
+Library errors are mapped into this tree at the room that meets them: SQLAlchemy's connection errors and
+Alembic's command errors in :mod:`syncer.store`, huggingface_hub's and the HTTP client's in :mod:`syncer.hub`.
 
 HubError subclasses never abort a run: the sync records them per model and keeps the model's last good
 facts. Everything else aborts before anything is published.
@@ -81,6 +88,16 @@ class CatalogError(ConfigError):
 
 class StoreError(SyncerError):
     exit_code = 2
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached or used (down, missing, refused, lost mid-transaction)."""
+
+    exit_code = 69  # EX_UNAVAILABLE (sysexits.h)
+
+    def __init__(self, url: str, cause: str) -> None:
+        self.url, self.cause = url, cause
+        super().__init__(f"cannot use the database SYNCER_DATABASE_URL={url}: {cause}")
 
 
 class SchemaBehindError(StoreError):
@@ -162,8 +179,16 @@ class HubDataError(HubError):
     kind = "bad_data"
 
 
+class DerivationError(SyncerError, ValueError):
+    """The Hub files hold data we refuse (absurd values, wrong types); the message names the key."""
+
+
 class PublishError(SyncerError):
     pass
+
+
+class SnapshotRejectedError(SyncerError):
+    """The file could not be read, is not JSON, or breaks the listing spec: the last good one stays."""
 
 
 class SnapshotInvalidError(PublishError):

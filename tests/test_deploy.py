@@ -34,6 +34,7 @@ def _syncer_args(command: str) -> list[list[str]]:
 def parse(argv: list[str]) -> SimpleNamespace:
     """What the real command line makes of ``argv`` (click resolves each command; nothing runs):
     ``command``, ``action`` (the subcommand, if any) and every option's value."""
+
     def rest_of(ctx: click.Context) -> list[str]:
         with warnings.catch_warnings():  # click 8.2+ deprecates protected_args (9.0 folds it into args)
             warnings.simplefilter("ignore", DeprecationWarning)

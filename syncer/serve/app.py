@@ -44,6 +44,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Send
 
+from syncer.errors import SnapshotRejectedError
 from syncer.serve_openapi import openapi_document
 from syncer.settings import Settings
 from syncer.snapshot import CATALOG, FILE_NAMES, OPENROUTER, VALIDATORS, content_hash, render
@@ -156,10 +157,6 @@ class Snapshot:
     entries: Mapping[str, Resource] = field(default_factory=dict)  # catalog only, by id
 
 
-class SnapshotRejected(Exception):
-    """The file could not be read, is not JSON, or breaks the listing spec: the last good one stays."""
-
-
 def _signature(st: os.stat_result) -> Signature:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
@@ -174,15 +171,15 @@ def read_file(path: Path) -> tuple[Signature, bytes]:
 def build_snapshot(
     name: str, path: Path, signature: Signature, data: bytes, *, cache_control: bytes
 ) -> Snapshot:
-    """Parse, validate with the spec's validator, and prebuild every response; raise SnapshotRejected."""
+    """Parse, validate with the spec's validator, and prebuild every response; raise SnapshotRejectedError."""
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise SnapshotRejected(f"not valid JSON: {exc}") from None
+        raise SnapshotRejectedError(f"not valid JSON: {exc}") from None
     problems = VALIDATORS[name](document)
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        raise SnapshotRejected(f"breaks the listing spec: {shown}")
+        raise SnapshotRejectedError(f"breaks the listing spec: {shown}")
     entries: dict[str, Resource] = {}
     if name == CATALOG:
         for entry in document["data"]:
@@ -257,7 +254,7 @@ class SnapshotSource:
             return False
         try:
             snapshot = build_snapshot(name, path, signature, data, cache_control=self.cache_control[name])
-        except SnapshotRejected as exc:
+        except SnapshotRejectedError as exc:
             self._rejected[name] = (signature, digest)
             kept = f"still serving {current.content_hash[:12]}" if current else "nothing served yet"
             self.last_error[name] = f"{exc} (file sha256 {digest[:12]})"

@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Table, delete, func, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncer.catalog import CatalogModel
-from syncer.errors import StoreError
+from syncer.errors import StoreError, StoreUnavailableError
 from syncer.listing import Facts, Merged
 from syncer.states import RunOutcome, SnapshotState
 from syncer.store import lock as _lock
@@ -88,6 +89,11 @@ def facts_from_row(row: HubFacts) -> Facts | None:
         provenance=dict(row.provenance or {}),
         stale_since=row.stale_since,
     )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:300]
 
 
 def _table(model: type[Base]) -> Table:
@@ -198,9 +204,16 @@ class Store:
     @classmethod
     @contextlib.contextmanager
     def open(cls, url: str) -> Iterator[Store]:
+        """The store of ``url`` for the body; a database that cannot be reached or used (down, missing,
+        refused, a connection lost mid-transaction) becomes a StoreUnavailableError naming the URL
+        (password masked) and the cause."""
         engine = schema.make_engine(url)
         try:
             yield cls(engine)
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            raise StoreUnavailableError(
+                engine.url.render_as_string(hide_password=True), _first_line(exc.orig or exc)
+            ) from exc
         finally:
             engine.dispose()
 
@@ -238,13 +251,19 @@ class Store:
             session.flush()
             return run.id
 
-    def fail_run(self, run_id: int, *, finished_at: datetime, message: str) -> None:
-        with self._sessions.begin() as session:
-            session.execute(
-                update(SyncRun)
-                .where(SyncRun.id == run_id)
-                .values(outcome=RunOutcome.ERROR, finished_at=finished_at, message=message[:4000])
-            )
+    def fail_run(self, run_id: int, *, finished_at: datetime, message: str) -> bool:
+        """Record a run that aborted; best effort (the error being reported may be the database's own:
+        then the next run relabels this one). Returns whether it was recorded."""
+        try:
+            with self._sessions.begin() as session:
+                session.execute(
+                    update(SyncRun)
+                    .where(SyncRun.id == run_id)
+                    .values(outcome=RunOutcome.ERROR, finished_at=finished_at, message=message[:4000])
+                )
+        except sa_exc.SQLAlchemyError:
+            return False
+        return True
 
     def finish_run(
         self,

@@ -68,11 +68,15 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
+    from alembic.util import CommandError
 
     config = alembic_config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+        try:
+            command.upgrade(config, revision)
+        except CommandError as exc:  # an unknown revision, a broken script folder
+            raise StoreError(f"cannot migrate the database to {revision}: {exc}") from exc
 
 
 def check_schema(engine: Engine, *, create_if_empty: bool) -> None:
