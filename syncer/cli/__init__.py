@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,14 @@ def _settings() -> Settings:
 
 def _print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
+
+
+def _show(value: Any, *, as_json: bool, text: Callable[[Any], str]) -> None:
+    """A command's result: JSON for scripts, or its text for a person."""
+    if as_json:
+        _print_json(value)
+    else:
+        click.echo(text(value))
 
 
 @click.group(help=ABOUT, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -160,10 +168,7 @@ def snapshot_diff(as_json: bool) -> int:
     from syncer.publish import snapshot_diff as diff
 
     result = diff(settings=_settings())
-    if as_json:
-        _print_json(result)
-    else:
-        click.echo(format_diff(result))
+    _show(result, as_json=as_json, text=format_diff)
     return 0
 
 
@@ -187,10 +192,7 @@ def snapshot_list(limit: int, as_json: bool) -> int:
     from syncer.publish import list_snapshots
 
     rows = list_snapshots(settings=_settings(), limit=limit)
-    if as_json:
-        _print_json(rows)
-    else:
-        click.echo(format_snapshots(rows))
+    _show(rows, as_json=as_json, text=format_snapshots)
     return 0
 
 
@@ -203,10 +205,7 @@ def explain(model_id: str, as_json: bool) -> int:
     from syncer.ops.explain import explain_model
 
     explanation = explain_model(settings=_settings(), model_id=model_id)
-    if as_json:
-        _print_json(explanation)
-    else:
-        click.echo(format_explanation(explanation))
+    _show(explanation, as_json=as_json, text=format_explanation)
     return 0
 
 
@@ -218,10 +217,7 @@ def runs(limit: int, as_json: bool) -> int:
     from syncer.ops.history import list_runs
 
     found = list_runs(settings=_settings(), limit=limit)
-    if as_json:
-        _print_json(found)
-    else:
-        click.echo(format_runs(found))
+    _show(found, as_json=as_json, text=format_runs)
     return 0
 
 
@@ -233,10 +229,7 @@ def status(max_age: float | None, as_json: bool) -> int:
     from syncer.ops.status import collect_status
 
     result = collect_status(settings=_settings(), max_age=max_age)
-    if as_json:
-        _print_json(result)
-    else:
-        click.echo(format_status(result))
+    _show(result, as_json=as_json, text=format_status)
     return int(result["exit_code"])
 
 
