@@ -76,10 +76,26 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
 
     mirror = commands.add_parser("mirror", help="serve a folder of repos as a Hub-compatible mirror")
-    mirror.add_argument("root", type=Path)
-    mirror.add_argument("--host", default="127.0.0.1")
-    mirror.add_argument("--port", type=int, default=8090)
-    mirror.add_argument("--port-file", type=Path)
+    mirror.add_argument("root", type=Path, help="folder holding <org>/<name>/ repos")
+    mirror.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    mirror.add_argument("--port", type=int, default=8090, help="port to listen on (0 picks a free port)")
+    mirror.add_argument("--port-file", type=Path, help="write the mirror URL to this file once listening")
+    mirror.add_argument("--latency", type=float, default=0.0, help="seconds slept before every answer")
+    mirror.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        help="token granting access to gated/private repos (repeatable)",
+    )
+    mirror.add_argument(
+        "--page-size", type=int, help="most repos per list_models page (default and most: 1000)"
+    )
+    mirror.add_argument(
+        "--idle-timeout", type=float, help="seconds before an idle connection is closed (default 5; 0: never)"
+    )
+    mirror.add_argument(
+        "--max-body", type=int, help="bytes of a request body read before hanging up (default 1 MiB)"
+    )
 
     commands.add_parser("demo", help="sync the example catalog against the bundled mirror (offline)")
     return parser
@@ -111,12 +127,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     from syncer.settings import load_settings
 
     if args.command == "mirror":
-        from syncer import mirror
+        from syncer_mirror import serve as serve_mirror
 
-        forwarded = [str(args.root), "--host", args.host, "--port", str(args.port)]
-        if args.port_file:
-            forwarded += ["--port-file", str(args.port_file)]
-        return mirror.main(forwarded)
+        tuning = {k: getattr(args, k) for k in ("page_size", "idle_timeout", "max_body")}
+        return serve_mirror(
+            args.root,
+            host=args.host,
+            port=args.port,
+            port_file=args.port_file,
+            latency=args.latency,
+            tokens=args.token,
+            **{k: v for k, v in tuning.items() if v is not None},
+        )
     if args.command == "demo":
         from syncer.demo import run_demo
 

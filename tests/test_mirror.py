@@ -25,7 +25,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from syncer.mirror import DEFAULT_CREATED_AT, HubMirror, git_blob_sha1
+from syncer_mirror import DEFAULT_CREATED_AT, HubMirror, git_blob_sha1
 
 ROOT = Path(__file__).resolve().parents[1]
 SHA_RE = re.compile(r"[0-9a-f]{40}")
@@ -92,7 +92,7 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def mirror(root: Path) -> Iterator[HubMirror]:
-    with HubMirror(root, tokens=[TOKEN]) as m:
+    with HubMirror(root, tokens=[TOKEN], control=True) as m:
         yield m
 
 
@@ -370,7 +370,7 @@ def test_rename_between_syncs_is_seen_at_once(root: Path, api: HfApi) -> None:
 def test_list_models_paginates(root: Path, tmp_path: Path) -> None:
     for i in range(5):
         write_repo(root, f"paged/model-{i}", {"config.json": json.dumps(CONFIG), "SOURCE.md": f"{i}\n"})
-    with HubMirror(root, page_size=2) as m:
+    with HubMirror(root, page_size=2, control=True) as m:
         api = HfApi(endpoint=m.url, token=False)
         models = list(api.list_models(author="paged", expand=["sha", "createdAt", "siblings"]))
         assert [x.id for x in models] == [f"paged/model-{i}" for i in range(5)]
@@ -390,7 +390,7 @@ def test_list_models_paginates(root: Path, tmp_path: Path) -> None:
         assert [x.id for x in api.list_models(search="model-3")] == ["paged/model-3"]
         assert [x.id for x in api.list_models(author="nobody")] == []
 
-    with HubMirror(root) as m:
+    with HubMirror(root, control=True) as m:
         api = HfApi(endpoint=m.url, token=False)
         # limit=2 on the real client: the server pages by `limit`, the client stops after 2 items.
         assert [x.id for x in api.list_models(author="paged", limit=2)] == ["paged/model-0", "paged/model-1"]
@@ -611,7 +611,7 @@ def test_latency(root: Path) -> None:
 def test_cli_serves_until_sigterm(root: Path, tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "syncer.mirror", str(root), "--port", "0", "--port-file", str(port_file)],
+        [sys.executable, "-m", "syncer_mirror", str(root), "--port", "0", "--port-file", str(port_file)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
