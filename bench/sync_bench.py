@@ -12,7 +12,7 @@ What it does (issue 6):
    file but ``SOURCE.md``), spread over many authors, each with its own ``README.md`` (so its own commit) and
    ``_repo.json`` (its own ``createdAt``); fixtures whose facts cannot be derived are skipped. A catalog with
    one model per repo (``max_output_length`` = min(1024, the checkpoint's context));
-2. starts the mirror (``python -m syncer.mirror``) as a separate process, with ``--latency`` per request;
+2. starts the mirror (``python -m syncer_mirror --control``) as a separate process, with ``--latency`` per request;
 3. runs each scenario in its own subprocess (so peak RSS and CPU are per run): the naive loop
    (``model_info`` then ``hf_hub_download`` by branch, sequential) cold and warm on a sample, extrapolated
    linearly to N; ``run_sync`` cold, warm unchanged, and warm with 5% of the repos at a new commit;
@@ -368,7 +368,7 @@ class Mirror:
         port_file = work / "mirror.url"
         self.log = (work / "mirror.log").open("w")
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "syncer.mirror", str(root), "--port", "0", "--latency", str(latency),
+            [PYTHON, "-m", "syncer_mirror", str(root), "--control", "--port", "0", "--latency", str(latency),
              "--port-file", str(port_file)],
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -43,8 +43,8 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from syncer.mirror import HubMirror  # noqa: E402
 from syncer.settings import Settings, load_settings  # noqa: E402
+from syncer_mirror import HubMirror  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIRROR_REPOS = PROJECT_ROOT / "mirror" / "repos"
@@ -113,7 +113,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, server_database
 @pytest.fixture(scope="session")
 def hub_mirror() -> Iterator[HubMirror]:
     """The project's local Hub mirror over the real fixture repos, over real HTTP on 127.0.0.1."""
-    with HubMirror(MIRROR_REPOS).start() as mirror:
+    with HubMirror(MIRROR_REPOS, control=True).start() as mirror:
         yield mirror
 
 
@@ -141,7 +141,7 @@ def private_mirror() -> Iterator[Callable[[Path], HubMirror]]:
     started: list[HubMirror] = []
 
     def start(root: Path, **kwargs: Any) -> HubMirror:
-        mirror = HubMirror(root, **kwargs).start()
+        mirror = HubMirror(root, control=True, **kwargs).start()
         started.append(mirror)
         return mirror
 

@@ -12,7 +12,7 @@ import pytest
 
 from syncer.derive import derive_facts
 from syncer.hub import HubClient
-from syncer.mirror import HubMirror
+from syncer_mirror import HubMirror
 
 EXPECTED_FILE = Path(__file__).parent / "fixtures" / "expected.toml"
 MIRROR_REPOS = Path(__file__).resolve().parent.parent / "mirror" / "repos"

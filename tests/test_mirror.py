@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +28,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from syncer.mirror import DEFAULT_CREATED_AT, HubMirror, git_blob_sha1
+from syncer_mirror import DEFAULT_CREATED_AT, HubMirror, git_blob_sha1
 
 ROOT = Path(__file__).resolve().parents[1]
 SHA_RE = re.compile(r"[0-9a-f]{40}")
@@ -92,7 +95,7 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def mirror(root: Path) -> Iterator[HubMirror]:
-    with HubMirror(root, tokens=[TOKEN]) as m:
+    with HubMirror(root, tokens=[TOKEN], control=True) as m:
         yield m
 
 
@@ -370,7 +373,7 @@ def test_rename_between_syncs_is_seen_at_once(root: Path, api: HfApi) -> None:
 def test_list_models_paginates(root: Path, tmp_path: Path) -> None:
     for i in range(5):
         write_repo(root, f"paged/model-{i}", {"config.json": json.dumps(CONFIG), "SOURCE.md": f"{i}\n"})
-    with HubMirror(root, page_size=2) as m:
+    with HubMirror(root, page_size=2, control=True) as m:
         api = HfApi(endpoint=m.url, token=False)
         models = list(api.list_models(author="paged", expand=["sha", "createdAt", "siblings"]))
         assert [x.id for x in models] == [f"paged/model-{i}" for i in range(5)]
@@ -390,7 +393,7 @@ def test_list_models_paginates(root: Path, tmp_path: Path) -> None:
         assert [x.id for x in api.list_models(search="model-3")] == ["paged/model-3"]
         assert [x.id for x in api.list_models(author="nobody")] == []
 
-    with HubMirror(root) as m:
+    with HubMirror(root, control=True) as m:
         api = HfApi(endpoint=m.url, token=False)
         # limit=2 on the real client: the server pages by `limit`, the client stops after 2 items.
         assert [x.id for x in api.list_models(author="paged", limit=2)] == ["paged/model-0", "paged/model-1"]
@@ -611,7 +614,7 @@ def test_latency(root: Path) -> None:
 def test_cli_serves_until_sigterm(root: Path, tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "syncer.mirror", str(root), "--port", "0", "--port-file", str(port_file)],
+        [sys.executable, "-m", "syncer_mirror", str(root), "--port", "0", "--port-file", str(port_file)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -629,3 +632,193 @@ def test_cli_serves_until_sigterm(root: Path, tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The control API is off by default; hardening of a mirror that faces a network
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _status(url: str, method: str, path: str, body: bytes | None = None) -> int:
+    split = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(split.hostname or "", split.port, timeout=5)
+    try:
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+def test_control_api_is_off_unless_turned_on(root: Path) -> None:
+    fault = json.dumps({"*": {"mode": "status", "status": 503}}).encode()
+    with HubMirror(root) as m:
+        assert _status(m.url, "POST", "/_mirror/faults", fault) == 404
+        assert _status(m.url, "PUT", "/_mirror/faults", fault) == 404
+        assert _status(m.url, "GET", "/_mirror/faults") == 404
+        assert _status(m.url, "GET", "/_mirror/requests") == 404
+        assert _status(m.url, "POST", "/_mirror/reset") == 404
+        assert _status(m.url, "GET", "/_mirror/health") == 404
+        # The POSTed fault was not set: the mirror still answers normally.
+        assert HfApi(endpoint=m.url, token=False).model_info("acme/plain", timeout=5).id == "acme/plain"
+        assert _status(m.url, "GET", "/api/models/acme/plain") == 200
+        with pytest.raises(RuntimeError, match="control"):
+            m.set_faults({"*": {"mode": "status", "status": 503}})
+        with pytest.raises(RuntimeError, match="control"):
+            m.requests()
+    with HubMirror(root, control=True) as m:
+        assert _status(m.url, "GET", "/_mirror/faults") == 200
+        assert _status(m.url, "POST", "/_mirror/faults", fault) == 200
+        assert _status(m.url, "GET", "/api/models/acme/plain") == 503
+
+
+def test_control_flag_of_python_m_syncer_mirror(root: Path, tmp_path: Path) -> None:
+    for flags, expected in (([], 404), (["--control"], 200)):
+        port_file = tmp_path / f"port{len(flags)}"
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "syncer_mirror",
+                str(root),
+                "--port",
+                "0",
+                "--port-file",
+                str(port_file),
+                *flags,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not port_file.exists():
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+            url = port_file.read_text().strip()
+            assert _status(url, "GET", "/_mirror/requests") == expected
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_syncer_mirror_command_passes_its_options(root: Path, tmp_path: Path) -> None:
+    port_file = tmp_path / "port"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncer", "mirror", str(root), "--port", "0", "--port-file", str(port_file),
+         "--token", TOKEN, "--latency", "0.2", "--page-size", "1"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not port_file.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        url = port_file.read_text().strip()
+        start = time.perf_counter()
+        assert HfApi(endpoint=url, token=TOKEN).model_info("acme/private", timeout=5).private  # --token
+        assert time.perf_counter() - start >= 0.2  # --latency
+        with urllib.request.urlopen(url + "/api/models?author=acme", timeout=5) as resp:
+            assert len(json.loads(resp.read())) == 1  # --page-size
+            assert 'rel="next"' in resp.headers["Link"]
+        assert _status(url, "GET", "/_mirror/requests") == 404  # no control API on `syncer mirror`
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_symlinks_out_of_the_root_are_not_served(root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write_repo(outside, "evil/repo", {"config.json": json.dumps(CONFIG), "secret.txt": "top secret\n"})
+    plain = root / "acme" / "plain"
+    (plain / "passwd").symlink_to("/etc/passwd")
+    (plain / "secret.txt").symlink_to(outside / "evil/repo/secret.txt")
+    (plain / "sub").mkdir()
+    (plain / "sub" / "secret.txt").symlink_to(outside / "evil/repo/secret.txt")
+    (plain / "README-link.md").symlink_to(plain / "README.md")  # inside the root: still served
+    (root / "acme" / "linked").symlink_to(outside / "evil/repo")  # a repo folder resolving outside
+    (root / "evil").symlink_to(outside / "evil")  # an org folder resolving outside
+    (plain / "_repo.json").symlink_to(outside / "evil/repo/config.json")  # metadata from outside: ignored
+    with HubMirror(root) as m:
+        api = HfApi(endpoint=m.url, token=False)
+        files = api.list_repo_files("acme/plain")
+        assert sorted(files) == ["README-link.md", "README.md", "config.json"]
+        for name in ("passwd", "secret.txt", "sub/secret.txt"):
+            assert _status(m.url, "GET", f"/acme/plain/resolve/main/{name}") == 404
+            assert _status(m.url, "HEAD", f"/acme/plain/resolve/main/{name}") == 404
+        with urllib.request.urlopen(m.url + "/acme/plain/resolve/main/README-link.md", timeout=5) as resp:
+            assert resp.read() == b"plain\n"
+        for repo_id in ("acme/linked", "evil/repo"):
+            with pytest.raises(RepositoryNotFoundError):
+                api.model_info(repo_id, timeout=5)
+            assert _status(m.url, "GET", f"/{repo_id}/resolve/main/secret.txt") == 404
+        assert [x.id for x in api.list_models(author="acme")] == [
+            "acme/fixed",
+            "acme/gated",
+            "acme/llama-7b",
+            "acme/plain",
+        ]  # (acme/private: not listed without a token)
+        assert [x.id for x in api.list_models(author="evil")] == []
+
+        # A file swapped for a symlink after the scan is not served either.
+        target = plain / "README.md"
+        target.unlink()
+        target.symlink_to(outside / "evil/repo/secret.txt")
+        assert _status(m.url, "GET", "/acme/plain/resolve/main/README.md") == 404
+
+
+def _raw(url: str, data: bytes, *, timeout: float = 10) -> bytes:
+    """Send raw bytes, then read until the server closes the connection (or ``timeout``)."""
+    split = urllib.parse.urlsplit(url)
+    with socket.create_connection((split.hostname or "", split.port or 80), timeout=timeout) as sock:
+        sock.sendall(data)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+        return out
+
+
+def test_large_request_bodies_are_not_read(root: Path) -> None:
+    with HubMirror(root) as m:
+        # Announces 1 GiB, sends 64 KiB: answered (405, the API takes no POST) and closed, not waited on.
+        head = b"POST /api/models/acme/plain HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n"
+        answer = _raw(m.url, head + b"x" * 65536)
+        assert answer.startswith(b"HTTP/1.1 405 ")
+        assert answer.count(b"HTTP/1.1") == 1
+        # A chunked body is not parsed as the next request: answered once, then closed.
+        chunked = b"POST /api/models/acme/plain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        answer = _raw(m.url, chunked + b"5\r\nhello\r\n0\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 405 ") and answer.count(b"HTTP/1.1") == 1
+
+        # A body within the cap is read and dropped; the keep-alive connection goes on.
+        split = urllib.parse.urlsplit(m.url)
+        conn = http.client.HTTPConnection(split.hostname or "", split.port, timeout=5)
+        try:
+            conn.request("POST", "/api/models/acme/plain", body=b"x" * 500_000)
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 405
+            conn.request("GET", "/api/models/acme/plain")
+            resp = conn.getresponse()
+            assert resp.status == 200 and json.loads(resp.read())["id"] == "acme/plain"
+        finally:
+            conn.close()
+
+
+def test_idle_connections_are_closed(root: Path) -> None:
+    with HubMirror(root, idle_timeout=0.3) as m:
+        start = time.monotonic()
+        assert _raw(m.url, b"") == b""  # connected, sent nothing: closed by the mirror
+        assert _raw(m.url, b"GET /api/models/acme/plain HTTP/1.1\r\n") == b""  # headers never finished
+        # A finished request is answered; then the idle keep-alive connection is closed.
+        answer = _raw(m.url, b"GET /api/models/acme/plain HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 200 ") and b'"id":"acme/plain"' in answer
+        assert time.monotonic() - start < 9  # each closed by the mirror, not by the client's 10 s timeout

@@ -11,10 +11,10 @@ from pathlib import Path
 import openai
 import pytest
 
-from syncer.mirror import HubMirror
 from syncer.serve import ServerThread
 from syncer.settings import Settings
 from syncer.sync import run_sync
+from syncer_mirror import HubMirror
 
 EXAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "config" / "catalog.toml"
 

@@ -264,17 +264,53 @@ def serve(host: str, port: int, workers: int, access_log: bool) -> int:
 
 
 @syncer.command("mirror", help="Serve a folder of repos as a Hub-compatible mirror (tests, demos, air gaps).")
-@click.argument("root", type=click.Path(path_type=Path))
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", type=int, default=8090, show_default=True, help="Port to bind (0: any free port).")
-@click.option("--port-file", type=click.Path(path_type=Path), help="Write the bound port to this file.")
-def mirror(root: Path, host: str, port: int, port_file: Path | None) -> int:
-    from syncer import mirror as hub_mirror
+@click.argument("root", type=click.Path(path_type=Path), metavar="ROOT")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface)."
+)
+@click.option(
+    "--port", type=int, default=8090, show_default=True, help="Port to listen on (0 picks a free port)."
+)
+@click.option(
+    "--port-file", type=click.Path(path_type=Path), help="Write the mirror URL to this file once listening."
+)
+@click.option(
+    "--latency", type=float, default=0.0, show_default=True, help="Seconds slept before every answer."
+)
+@click.option(
+    "--token", "tokens", multiple=True, help="Token granting access to gated/private repos (repeatable)."
+)
+@click.option("--page-size", type=int, help="Most repos per list_models page (default and most: 1000).")
+@click.option(
+    "--idle-timeout", type=float, help="Seconds before an idle connection is closed (default 5; 0: never)."
+)
+@click.option("--max-body", type=int, help="Bytes of a request body read before hanging up (default 1 MiB).")
+def mirror(
+    *,
+    root: Path,
+    host: str,
+    port: int,
+    port_file: Path | None,
+    latency: float,
+    tokens: tuple[str, ...],
+    page_size: int | None,
+    idle_timeout: float | None,
+    max_body: int | None,
+) -> int:
+    from syncer_mirror import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY, MAX_PAGE_SIZE
+    from syncer_mirror import serve as serve_mirror
 
-    forwarded = [str(root), "--host", host, "--port", str(port)]
-    if port_file:
-        forwarded += ["--port-file", str(port_file)]
-    return hub_mirror.main(forwarded)
+    return serve_mirror(
+        root,
+        host=host,
+        port=port,
+        port_file=port_file,
+        latency=latency,
+        tokens=list(tokens),
+        page_size=MAX_PAGE_SIZE if page_size is None else page_size,
+        idle_timeout=DEFAULT_IDLE_TIMEOUT if idle_timeout is None else idle_timeout,
+        max_body=DEFAULT_MAX_BODY if max_body is None else max_body,
+    )
 
 
 @syncer.command("demo", help="Sync the example catalog against the bundled mirror (offline).")

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from syncer.mirror import HubMirror
+from syncer_mirror import HubMirror
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 MIRROR_ROOT = PROJECT_ROOT / "mirror" / "repos"
