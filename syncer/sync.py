@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import ModelInfo
 from sqlalchemy import delete, update
 
 from syncer import snapshot as snap
@@ -39,7 +38,7 @@ from syncer.db import CatalogEntry, HubFacts, ListingEntry, ModelPrice, Publishe
 from syncer.derive import DerivationError, derive_facts
 from syncer.errors import CatalogError, CatalogIssue, HubDataError, HubError, SyncerError
 from syncer.guard import diff_listings, suspicious
-from syncer.hub import HubClient, RepoFacts, RequestBudget, RequestCounter
+from syncer.hub import HubClient, ModelInfo, RepoFacts, RequestBudget, RequestCounter
 from syncer.listing import Facts, Merged, catalog_document, merge_model, openrouter_document
 from syncer.lock import sync_lock
 from syncer.settings import Settings
