@@ -19,6 +19,7 @@ nothing below the CLI prints or exits.
     │   ├── HubRevisionError            the pinned revision or a file does not exist
     │   ├── HubTransientError           timeout, 5xx, 429, connection reset: worth retrying
     │   └── HubDataError                the Hub answered, but with data we refuse (malformed, oversized, absurd)
+    │       └── HubBadBodyError         a truncated or garbled answer (worth another attempt)
     ├── DerivationError                 a Hub file holds data the derivation refuses (kept per model)
     ├── PublishError                    a snapshot could not be built, validated or written
     │   ├── SnapshotInvalidError        the snapshot breaks the listing spec (never written)
@@ -181,6 +182,13 @@ class HubDataError(HubError):
 
 class DerivationError(SyncerError, ValueError):
     """The Hub files hold data we refuse (absurd values, wrong types); the message names the key."""
+
+
+class HubBadBodyError(HubDataError):
+    """A truncated or garbled answer: unlike refused data, worth another attempt."""
+
+    kind = "bad_body"
+    retryable = True
 
 
 class PublishError(SyncerError):

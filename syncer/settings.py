@@ -22,6 +22,14 @@ if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
 
 DEFAULT_HF_ENDPOINT = "https://huggingface.co"
+# The Hub's published rate limits per 5-minute window (API calls, resolver requests), by plan.
+PLAN_LIMITS: dict[str, tuple[int, int]] = {
+    "anonymous": (500, 3000),
+    "free": (1000, 5000),
+    "pro": (2500, 12000),
+    "team": (3000, 20000),
+    "enterprise": (6000, 50000),
+}
 
 
 def parse_schedule(expression: str) -> CronTrigger:
@@ -142,8 +150,6 @@ class Settings(BaseSettings):
     @property
     def hub_budget(self) -> dict[str, int]:
         """Requests per 5-minute window the worker allows itself: 90% of the plan's published limits."""
-        from syncer.hub import PLAN_LIMITS
-
         plan = self.hub_plan or ("free" if self.hf_token else "anonymous")
         api, resolve = PLAN_LIMITS[plan]
         return {

@@ -1,4 +1,5 @@
-"""The Hub, reached only through ``huggingface_hub``, with a timeout on every call.
+"""The Hub, reached only through ``huggingface_hub``'s public API (plus :mod:`syncer.hub._compat`), with a
+timeout passed on every call.
 
 One :class:`HubClient` serves a whole run. :meth:`HubClient.fetch` resolves one repo (following renames),
 downloads its small config files *at the commit sha* (so a warm cache answers without a request), and
@@ -14,16 +15,13 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx2
-from huggingface_hub import HfApi, ModelInfo, constants, hf_hub_download
-
-__all__ = ["ModelInfo"]  # placeholder until the hub room lands its door
+from huggingface_hub import HfApi, ModelInfo, hf_hub_download, hf_raise_for_status, try_to_load_from_cache
 from huggingface_hub.errors import (
     DisabledRepoError,
     EntryNotFoundError,
@@ -33,11 +31,13 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils._headers import build_hf_headers
-from huggingface_hub.utils._pagination import _paginate_pages
+
+# Public (in huggingface_hub.utils.__all__), but that __all__ is computed at import, so mypy cannot see it.
+from huggingface_hub.utils import build_hf_headers, http_backoff  # type: ignore[attr-defined]
 
 from syncer.derive import HubFiles
 from syncer.errors import (
+    HubBadBodyError,
     HubDataError,
     HubError,
     HubGatedError,
@@ -45,14 +45,7 @@ from syncer.errors import (
     HubRevisionError,
     HubTransientError,
 )
-
-
-class HubBadBodyError(HubDataError):
-    """A truncated or garbled answer: unlike refused data, worth another attempt."""
-
-    kind = "bad_body"
-    retryable = True
-
+from syncer.hub._compat import TimeoutException, TransportError, get_timeout, install_client_factory
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 CONFIG_FILES = ("config.json", "preprocessor_config.json", "sentence_bert_config.json")
@@ -60,14 +53,6 @@ TEMPLATE_FILES = ("chat_template.jinja", "tokenizer_config.json")
 # What one bulk listing asks for each repo: enough to skip the per-model model_info call.
 BULK_EXPAND = ("sha", "createdAt", "gated", "pipeline_tag", "tags", "library_name", "siblings")
 BUDGET_WINDOW = 300.0  # the Hub counts requests per 5-minute window
-# Published per-window limits (API calls, resolver requests), by plan.
-PLAN_LIMITS = {
-    "anonymous": (500, 3000),
-    "free": (1000, 5000),
-    "pro": (2500, 12000),
-    "team": (3000, 20000),
-    "enterprise": (6000, 50000),
-}
 T = TypeVar("T")
 
 
@@ -196,14 +181,17 @@ class HubClient:
         self._pause_until = 0.0  # monotonic time before which no request is sent (429 back-off)
         self._pause_lock = threading.Lock()
         self._api = HfApi(endpoint=endpoint, token=token)
-        # hf_hub_download's GET reads this module constant at call time; HEAD takes etag_timeout.
-        constants.HF_HUB_DOWNLOAD_TIMEOUT = max(1, round(timeout))
+        # hf_hub_download's HEAD takes etag_timeout; its GET gets this one through our client's hook (the
+        # value the library's integer constant used to be set to: whole seconds, at least one).
+        self._get_timeout = float(max(1, round(timeout)))
+        install_client_factory()
 
     # -- one model -------------------------------------------------------------------------------------
     def list_author(self, *, author: str) -> dict[str, ModelInfo]:
         """Every repo of ``author`` with its current commit, in one paginated call (not one per model).
 
-        Goes through the library's own paginator with a timeout on every page (``list_models`` has none).
+        Follows the pages as the library's paginator does (``http_backoff``, ``Link: rel="next"``), with a
+        timeout on every page (``list_models`` takes none) and each page counted as one request.
         """
         deadline = _Deadline(self.model_deadline)
         headers = build_hf_headers(token=self._token, library_name="syncer")
@@ -211,7 +199,7 @@ class HubClient:
 
         def call(timeout: float) -> dict[str, ModelInfo]:
             found: dict[str, ModelInfo] = {}
-            for page, _ in _paginate_pages(f"{self.endpoint}/api/models", params, headers, timeout=timeout):
+            for page in _pages(f"{self.endpoint}/api/models", params, headers, timeout=timeout):
                 self.counter.add_request("api")
                 self.budget.spend("api")
                 for item in page:
@@ -305,15 +293,16 @@ class HubClient:
     # -- plumbing --------------------------------------------------------------------------------------
     def _download(self, repo_id: str, filename: str, sha: str, cap: int, deadline: _Deadline) -> bytes:
         def attempt(timeout: float) -> bytes:
-            path = hf_hub_download(
-                repo_id,
-                filename,
-                revision=sha,
-                cache_dir=self.cache_dir,
-                endpoint=self.endpoint,
-                token=self._token,
-                etag_timeout=timeout,
-            )
+            with get_timeout(self._get_timeout):
+                path = hf_hub_download(
+                    repo_id,
+                    filename,
+                    revision=sha,
+                    cache_dir=self.cache_dir,
+                    endpoint=self.endpoint,
+                    token=self._token,
+                    etag_timeout=timeout,
+                )
             target = Path(str(path))
             if target.stat().st_size > cap:
                 raise HubDataError(f"{filename} is {target.stat().st_size} bytes, above the cap of {cap}")
@@ -324,8 +313,11 @@ class HubClient:
         return self._retrying(attempt, deadline, "resolve", requests=2 if cold else 0)
 
     def _is_cached(self, repo_id: str, filename: str, sha: str) -> bool:
-        folder = self.cache_dir / f"models--{repo_id.replace('/', '--')}" / "snapshots" / sha / filename
-        return folder.exists()
+        try:
+            found = try_to_load_from_cache(repo_id, filename, cache_dir=self.cache_dir, revision=sha)
+        except ValueError:  # an id the library refuses: hf_hub_download will say so, as a counted attempt
+            return False
+        return isinstance(found, str)
 
     def _retrying(
         self,
@@ -375,6 +367,21 @@ class HubClient:
         self._sleep(wait)
 
 
+def _pages(
+    url: str, params: Sequence[tuple[str, str]], headers: Mapping[str, str], *, timeout: float
+) -> Iterator[Any]:
+    """The JSON of each page of a Hub listing, following ``Link: <...>; rel="next"`` (absolute URLs that
+    already carry the query), each page through the library's ``http_backoff`` and ``hf_raise_for_status``."""
+    response = http_backoff("GET", url, params=list(params), headers=dict(headers), timeout=timeout)
+    while True:
+        hf_raise_for_status(response)
+        yield response.json()
+        next_page = response.links.get("next", {}).get("url")
+        if next_page is None:
+            return
+        response = http_backoff("GET", next_page, headers=dict(headers), timeout=timeout)
+
+
 def _retry_after(response: Any) -> float | None:
     """Seconds to wait from ``RateLimit: "api";r=0;t=N`` or ``Retry-After``."""
     headers = getattr(response, "headers", None) or {}
@@ -415,9 +422,9 @@ def classify(exc: BaseException) -> HubError:
             retry_after = _retry_after(exc.response) if status == 429 else None
             return HubTransientError(f"HTTP {status} from the Hub", status=status, retry_after=retry_after)
         return HubError(f"HTTP {status} from the Hub", status=status)
-    if isinstance(exc, httpx2.TimeoutException):
+    if isinstance(exc, TimeoutException):
         return HubTransientError(f"timed out ({type(exc).__name__})")
-    if isinstance(exc, httpx2.TransportError):
+    if isinstance(exc, TransportError):
         return HubTransientError(f"network error ({type(exc).__name__})")
     if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
         return HubBadBodyError("the Hub answered with a body that is not JSON")

@@ -1,0 +1,46 @@
+"""The Hub: the one door through which syncer reaches ``huggingface_hub``.
+
+Everything the rest of syncer uses about the Hub is imported from here (``from syncer.hub import ...``),
+never from ``huggingface_hub`` and never from this package's modules. The client lives in
+:mod:`syncer.hub._client`; the few private ``huggingface_hub`` names it needs are isolated in
+:mod:`syncer.hub._compat`. ``tests/test_hub_boundary.py`` holds both rules.
+"""
+
+from __future__ import annotations
+
+from huggingface_hub import ModelInfo
+
+from syncer.errors import HubBadBodyError
+from syncer.hub._client import (
+    BUDGET_WINDOW,
+    BULK_EXPAND,
+    CONFIG_FILES,
+    SHA_RE,
+    TEMPLATE_FILES,
+    HubClient,
+    RepoFacts,
+    RequestBudget,
+    RequestCounter,
+    classify,
+    parse_hub_time,
+)
+from syncer.settings import PLAN_LIMITS
+
+# ``ModelInfo`` is the library's record of one repo as a listing returns it: what
+# :meth:`HubClient.list_author` gives and :meth:`HubClient.fetch` takes back as ``listed``.
+__all__ = [
+    "BUDGET_WINDOW",
+    "BULK_EXPAND",
+    "CONFIG_FILES",
+    "PLAN_LIMITS",
+    "SHA_RE",
+    "TEMPLATE_FILES",
+    "HubBadBodyError",
+    "HubClient",
+    "ModelInfo",
+    "RepoFacts",
+    "RequestBudget",
+    "RequestCounter",
+    "classify",
+    "parse_hub_time",
+]
