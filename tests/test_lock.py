@@ -21,8 +21,8 @@ from conftest import EXAMPLE_CATALOG, MIRROR_REPOS, PROJECT_ROOT
 
 from syncer.db import CatalogEntry, HubFacts, PublishedSnapshot, SyncRun
 from syncer.errors import LockHeldError
+from syncer.formats import validate_catalog_document, validate_openrouter_document
 from syncer.lock import lock_holder, sync_lock
-from syncer.spec import validate_catalog_document, validate_openrouter_document
 from syncer.store import head_revision, make_engine, upgrade
 from syncer.sync import run_sync
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from syncer.catalog import parse_catalog
 from syncer.db import CatalogEntry, ModelPrice
-from syncer.spec import PRICE_RE, format_price
+from syncer.formats import PRICE_RE, format_price
 
 # Non-negative, at most 18 decimal places, at most 20 integer digits: what the catalog admits.
 prices = st.decimals(min_value=0, max_value=Decimal("99999999999999999999"), places=18, allow_nan=False,
