@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncer.formats.rules import (
+    LISTED_WORD,
     Boolean,
     Field,
     Integer,
@@ -91,8 +92,8 @@ ENTRY = Record(
         ),
         Field("quantization", OneOf(Quantization), nullable=True),
         Field("category", OneOf(Category)),
-        Field("input_modalities", Items(OneOf(InputModality), nonempty=True)),
-        Field("output_modalities", Items(OneOf(OutputModality), nonempty=True)),
+        Field("input_modalities", Items(OneOf(InputModality, message=LISTED_WORD), nonempty=True)),
+        Field("output_modalities", Items(OneOf(OutputModality, message=LISTED_WORD), nonempty=True)),
         Field("context_length", Integer(minimum=1), nullable=True),
         Field("max_output_tokens", Integer(minimum=1), nullable=True),
         Field(
@@ -109,13 +110,17 @@ ENTRY = Record(
             ),
         ),
         Field("capabilities", Map(Boolean())),
-        Field("features", Items(OneOf(Feature))),
+        Field("features", Items(OneOf(Feature, message=LISTED_WORD))),
         Field(
             "supported_parameters",
             Items(PARAMETER, unique_by="name"),
             description="the request parameters, names unique",
         ),
-        Field("served_from", Items(OneOf(CountryCode)), description="ISO 3166-1 alpha-2 codes"),
+        Field(
+            "served_from",
+            Items(OneOf(CountryCode, message=LISTED_WORD)),
+            description="ISO 3166-1 alpha-2 codes",
+        ),
         Field("status", OneOf(Status)),
         Field("stale_since", Text(), description="when the Hub facts went stale (UTC)"),
     ],

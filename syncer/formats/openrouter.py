@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncer.formats.rules import (
+    LISTED_WORD,
     Boolean,
     Field,
     Integer,
@@ -109,8 +110,14 @@ ENTRY = Record(
             ),
             required=True,
         ),
-        Field("input_modalities", Items(OneOf(InputModality), nonempty=True), required=True),
-        Field("output_modalities", Items(OneOf(OutputModality), nonempty=True), required=True),
+        Field(
+            "input_modalities", Items(OneOf(InputModality, message=LISTED_WORD), nonempty=True), required=True
+        ),
+        Field(
+            "output_modalities",
+            Items(OneOf(OutputModality, message=LISTED_WORD), nonempty=True),
+            required=True,
+        ),
         Field("quantization", OneOf(Quantization, message="{where}: quantization {value!r} is not allowed")),
         Field("context_length", Integer(message=_POSITIVE, minimum=1), required=True),
         Field(
@@ -120,8 +127,8 @@ ENTRY = Record(
             description="<= context_length",
         ),
         Field("pricing", PRICING, required=True),
-        Field("supported_sampling_parameters", Items(OneOf(SamplingParameter))),
-        Field("supported_features", Items(OneOf(Feature))),
+        Field("supported_sampling_parameters", Items(OneOf(SamplingParameter, message=LISTED_WORD))),
+        Field("supported_features", Items(OneOf(Feature, message=LISTED_WORD))),
         Field("is_ready", Boolean(message="{where}: is_ready must be a boolean")),
         Field(
             "openrouter",

@@ -16,6 +16,8 @@ from enum import StrEnum
 from typing import Any, TypeGuard
 
 Problems = list[str]
+#: the message of a word outside the vocabulary in a list (``model 'x'.input_modalities: 'speech' ...``)
+LISTED_WORD = "{where}.{key}: {value!r} is not allowed"
 _Step = tuple["Rule", str, bool, frozenset[type], frozenset[str]]
 #: a rule across fields of one record: (where, record) -> a message, or None when it holds
 CrossCheck = Callable[[str, Mapping[str, Any]], str | None]
