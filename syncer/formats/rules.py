@@ -18,7 +18,7 @@ from typing import Any, TypeGuard
 Problems = list[str]
 #: the message of a word outside the vocabulary in a list (``model 'x'.input_modalities: 'speech' ...``)
 LISTED_WORD = "{where}.{key}: {value!r} is not allowed"
-_Step = tuple["Rule", str, bool, frozenset[type], frozenset[str]]
+_Step = tuple["Rule", str, bool, frozenset[type], frozenset[str], bool]
 #: a rule across fields of one record: (where, record) -> a message, or None when it holds
 CrossCheck = Callable[[str, Mapping[str, Any]], str | None]
 
@@ -192,6 +192,10 @@ class Items(Rule):
     message: str = "{where}.{key}: must be a list"
     empty_message: str = "{where}.{key}: must not be empty"
     duplicate_message: str = "{where}.{key}: duplicate {value!r}"
+    _plain: frozenset[type] = field(init=False, repr=False, compare=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_plain", self.item.plain_types() if self.item is not None else frozenset())
 
     def check(self, problems: Problems, where: str, key: str, value: object) -> None:
         if not isinstance(value, list):
@@ -212,6 +216,9 @@ class Items(Rule):
         if distinct is not None and len(distinct) == len(value):
             if words is not None and words.issuperset(distinct):
                 return  # the common case, at C speed: distinct words of the vocabulary
+            plain = self._plain
+            if item_rule is None or (plain and all(type(v) in plain for v in value)):
+                return
             duplicated = False
         else:
             duplicated = len(value) > 1 and len({repr(v) for v in identities}) != len(value)
@@ -294,7 +301,8 @@ class Record(Rule):
     description: str | None = None
     _names: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
     _required: frozenset[str] = field(init=False, repr=False, compare=False, default=frozenset())
-    #: per parent key: field name -> (rule, dotted key, nullable, types that pass, words that pass)
+    #: per parent key: field name -> (rule, dotted key, nullable, types that pass, words that pass,
+    #: whether any non-empty string passes): the values that pass without calling the rule
     _plans: dict[str, dict[str, _Step]] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -319,6 +327,7 @@ class Record(Rule):
                     f.nullable,
                     f.rule.plain_types(),
                     f.rule.allowed if isinstance(f.rule, OneOf) else frozenset(),
+                    isinstance(f.rule, Text) and f.rule.pattern is None and f.rule.min_length == 1,
                 )
                 for f in self.fields
             }
@@ -345,7 +354,7 @@ class Record(Rule):
                 for f in self.fields:
                     if f.required and f.name not in value:
                         problems.append(self.missing_message.format(where=where, key=key, value=f.name))
-        plan = self._plan(key)
+        plan = self._plans.get(key) or self._plan(key)
         if missing and self.check_missing:
             for f in self.fields:
                 if f.required and f.name not in value:
@@ -354,8 +363,10 @@ class Record(Rule):
             step = plan.get(name)
             if step is None:
                 continue
-            rule, dotted, nullable, plain, words = step
-            if type(item) in plain or (item is None and nullable) or (type(item) is str and item in words):
+            rule, dotted, nullable, plain, words, any_non_empty = step
+            if type(item) in plain or (item is None and nullable):
+                continue
+            if type(item) is str and (item in words or (any_non_empty and item)):
                 continue
             rule.check(problems, where, dotted, item)
         for cross in self.checks:
