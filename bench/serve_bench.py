@@ -32,8 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from syncer.formats import validate_catalog_document, validate_openrouter_document  # noqa: E402
 from syncer.snapshot import render, write_atomic  # noqa: E402
-from syncer.spec import validate_catalog_document, validate_openrouter_document  # noqa: E402
 
 MODELS = 1000
 TARGET_SHARE = 1 / 3

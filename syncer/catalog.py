@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -33,51 +33,31 @@ from pydantic import (
 )
 
 from syncer.errors import CatalogError, CatalogIssue
-from syncer.parameters import FEATURE_PARAMETER_SCHEMAS, SAMPLING_PARAMETER_SCHEMAS
-from syncer.spec import (
-    DEPRECATION_DATE_RE,
-    FEATURES,
+from syncer.formats import (
+    DEPRECATION_DATE_PATTERN,
     HF_ID_RE,
-    INPUT_MODALITIES,
     ISO_COUNTRY_CODES,
-    MODEL_ID_RE,
-    OUTPUT_MODALITIES,
-    QUANTIZATIONS,
-    SAMPLING_PARAMETERS,
+    MODEL_ID_PATTERN,
+    SLUG_PATTERN,
+    UNIX_SECONDS_MAX,
+    UNIX_SECONDS_MIN,
+    Category,
+    CountryCode,
+    Feature,
+    InputModality,
+    OutputModality,
+    ParameterType,
+    Quantization,
+    SamplingParameter,
     parse_price,
 )
+from syncer.parameters import FEATURE_PARAMETER_SCHEMAS, SAMPLING_PARAMETER_SCHEMAS
 
-Quantization = Literal["int4", "int8", "fp4", "mxfp4", "nvfp4", "fp6", "fp8", "mxfp8", "fp16", "bf16", "fp32"]
-Feature = Literal["tools", "json_mode", "structured_outputs", "logprobs", "web_search", "reasoning"]
-SamplingParameter = Literal[
-    "temperature",
-    "top_p",
-    "top_k",
-    "min_p",
-    "top_a",
-    "frequency_penalty",
-    "presence_penalty",
-    "repetition_penalty",
-    "stop",
-    "seed",
-    "max_tokens",
-    "logit_bias",
-]
-InputModality = Literal["text", "image", "file", "audio", "video"]
-OutputModality = Literal["text", "image", "embeddings", "audio", "video", "rerank", "speech", "transcription"]
-Category = Literal["text", "embedding", "rerank", "image", "audio", "video"]
-ParameterType = Literal["number", "integer", "boolean", "string", "array", "object"]
 KNOWN_PARAMETERS = (
     frozenset(SAMPLING_PARAMETER_SCHEMAS)
     | {name for params in FEATURE_PARAMETER_SCHEMAS.values() for name, _ in params}
     | {"stream"}
 )
-
-assert set(Quantization.__args__) == set(QUANTIZATIONS)  # type: ignore[attr-defined]
-assert set(Feature.__args__) == set(FEATURES)  # type: ignore[attr-defined]
-assert set(SamplingParameter.__args__) == set(SAMPLING_PARAMETERS)  # type: ignore[attr-defined]
-assert set(InputModality.__args__) == set(INPUT_MODALITIES)  # type: ignore[attr-defined]
-assert set(OutputModality.__args__) == set(OUTPUT_MODALITIES)  # type: ignore[attr-defined]
 
 
 def _price(value: object) -> Decimal:
@@ -92,16 +72,16 @@ def _price(value: object) -> Decimal:
 Price = Annotated[Decimal, BeforeValidator(_price)]
 
 
-def _country(value: object) -> str:
+def _country(value: object) -> CountryCode:
     if not isinstance(value, str) or value not in ISO_COUNTRY_CODES:
         hint = (
             " (codes are upper case)" if isinstance(value, str) and value.upper() in ISO_COUNTRY_CODES else ""
         )
         raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code{hint}")
-    return value
+    return CountryCode(value)
 
 
-CountryCode = Annotated[str, BeforeValidator(_country)]
+Country = Annotated[CountryCode, BeforeValidator(_country)]
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -181,7 +161,7 @@ class ParameterOverride(BaseModel):
 class OpenRouterListing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    slug: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._:-]*$")
+    slug: str = Field(min_length=1, pattern=SLUG_PATTERN)
 
 
 class CatalogModel(BaseModel):
@@ -189,17 +169,17 @@ class CatalogModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(pattern=MODEL_ID_RE.pattern)
+    id: str = Field(pattern=MODEL_ID_PATTERN)
     hugging_face_id: str
     revision: str | None = Field(None, min_length=1)
     name: str | None = Field(None, min_length=1)
     description: str | None = None
-    deprecation_date: str | None = Field(None, pattern=DEPRECATION_DATE_RE.pattern)
+    deprecation_date: str | None = Field(None, pattern=DEPRECATION_DATE_PATTERN)
     quantization: Quantization | None = None
     max_output_length: int = Field(gt=0)
     context_length: int | None = Field(None, gt=0)
     allow_context_above_native: bool = False
-    created: int | None = Field(None, ge=1_000_000_000, le=9_999_999_999)
+    created: int | None = Field(None, ge=UNIX_SECONDS_MIN, le=UNIX_SECONDS_MAX)
     input_modalities: list[InputModality] | None = None
     output_modalities: list[OutputModality] | None = None
     supported_features: list[Feature] = Field(default_factory=list)
@@ -207,7 +187,7 @@ class CatalogModel(BaseModel):
     is_ready: bool = True
     openrouter: OpenRouterListing | None = None
     pricing: Pricing
-    datacenters: list[CountryCode] = Field(min_length=1)
+    datacenters: list[Country] = Field(min_length=1)
     # The catalog view (catalog.json, GET /v1/models) only:
     provider: str | None = Field(None, min_length=1)
     category: Category | None = None

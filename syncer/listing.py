@@ -15,16 +15,8 @@ from typing import Any
 from syncer.catalog import CatalogModel
 from syncer.derive import derive_category, display_name
 from syncer.errors import CatalogIssue
+from syncer.formats import PRICE_UNITS, PricingKey, format_price
 from syncer.parameters import apply_overrides, house_parameters
-from syncer.spec import PRICING_KEYS, format_price
-
-PRICE_UNITS = {
-    "prompt": "USD per input token",
-    "completion": "USD per output token",
-    "image": "USD per input image",
-    "request": "USD per request",
-    "input_cache_read": "USD per cached input token",
-}
 
 
 @dataclass(frozen=True)
@@ -102,13 +94,13 @@ def merge_model(
     else:
         created = None
 
-    inputs = list(model.input_modalities or (facts.input_modalities if facts else ("text",)))
+    inputs = [str(m) for m in model.input_modalities or (facts.input_modalities if facts else ("text",))]
     prov["input_modalities"] = (
         _from(model, "input_modalities", defaults_keys)
         if model.input_modalities
         else (facts.provenance.get("input_modalities", "hub") + at if facts else "none")
     )
-    outputs = list(model.output_modalities or (facts.output_modalities if facts else ("text",)))
+    outputs = [str(m) for m in model.output_modalities or (facts.output_modalities if facts else ("text",))]
     prov["output_modalities"] = (
         _from(model, "output_modalities", defaults_keys)
         if model.output_modalities
@@ -158,10 +150,10 @@ def merge_model(
     prov["max_output_length"] = _from(model, "max_output_length", defaults_keys)
 
     pricing = {k: format_price(v) for k, v in model.pricing.as_dict().items()}
-    pricing = {k: pricing[k] for k in PRICING_KEYS if k in pricing}
+    pricing = {key.value: pricing[key] for key in PricingKey if key in pricing}
     prov["pricing"] = _from(model, "pricing", defaults_keys)
 
-    features = list(model.supported_features)
+    features = [str(f) for f in model.supported_features]
     prov["supported_features"] = _from(model, "supported_features", defaults_keys)
     if facts and facts.template_features is not None:
         hints = set(facts.template_features)
@@ -171,7 +163,7 @@ def merge_model(
                     f"catalog claims {feature!r} but the chat template shows no sign of it"
                     f" ({facts.provenance.get('template_features', 'chat template')}{at})"
                 )
-    sampling = list(model.supported_sampling_parameters)
+    sampling = [str(p) for p in model.supported_sampling_parameters]
     prov["supported_sampling_parameters"] = _from(model, "supported_sampling_parameters", defaults_keys)
     is_ready = model.is_ready and not_ready_reason is None
     prov["is_ready"] = (
@@ -195,7 +187,7 @@ def merge_model(
             "output_modalities": outputs,
         }
         if model.quantization:
-            openrouter_entry["quantization"] = model.quantization
+            openrouter_entry["quantization"] = model.quantization.value
         openrouter_entry |= {
             "context_length": context_length,
             "max_output_length": model.max_output_length,
@@ -204,7 +196,7 @@ def merge_model(
             "supported_features": features,
             "is_ready": is_ready,
             "openrouter": {"slug": model.openrouter.slug},
-            "datacenters": [{"country_code": c} for c in model.datacenters],
+            "datacenters": [{"country_code": c.value} for c in model.datacenters],
         }
         if model.description:
             openrouter_entry["description"] = model.description
@@ -288,7 +280,7 @@ def _catalog_entry(
     prov["display_name"] = prov["name"]
 
     if model.category:
-        category = model.category
+        category = model.category.value
         prov["category"] = _from(model, "category", defaults_keys)
     else:
         derived = derive_category(outputs, facts.pipeline_tag if facts else None)
@@ -353,7 +345,7 @@ def _catalog_entry(
         "display_name": name,
         "provider": provider,
         "hugging_face_id": hf_id,
-        "quantization": model.quantization,
+        "quantization": model.quantization.value if model.quantization else None,
         "category": category,
         "input_modalities": inputs,
         "output_modalities": outputs,
@@ -364,7 +356,7 @@ def _catalog_entry(
         "capabilities": capabilities,
         "features": list(features),
         "supported_parameters": parameters,
-        "served_from": list(model.datacenters),
+        "served_from": [c.value for c in model.datacenters],
         "status": "ready" if ready else "staging",
     }
     if facts and facts.stale_since is not None:

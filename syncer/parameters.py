@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-PARAMETER_TYPES = ("number", "integer", "boolean", "string", "array", "object")
-
 #: house defaults of the sampling parameters (the ``supported_sampling_parameters`` vocabulary)
 SAMPLING_PARAMETER_SCHEMAS: dict[str, dict[str, Any]] = {
     "temperature": {"type": "number", "default": 1, "min": 0, "max": 2},

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from syncer.errors import PublishError, SnapshotInvalidError
-from syncer.spec import validate_catalog_document, validate_openrouter_document
+from syncer.formats import validate_catalog_document, validate_openrouter_document
 
 OPENROUTER = "openrouter"
 CATALOG = "catalog"

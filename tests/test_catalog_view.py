@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from syncer.cli import main
-from syncer.spec import (
-    FEATURES,
-    INPUT_MODALITIES,
+from syncer.formats import (
     ISO_COUNTRY_CODES,
-    OUTPUT_MODALITIES,
-    QUANTIZATIONS,
+    Feature,
+    InputModality,
+    OutputModality,
+    Quantization,
     validate_catalog_document,
 )
 from syncer.sync import run_sync
@@ -111,10 +111,10 @@ def check_entry(entry: dict[str, Any]) -> None:
     assert entry["hugging_face_id"] == "" or re.fullmatch(
         r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", entry["hugging_face_id"]
     )
-    assert entry["quantization"] is None or entry["quantization"] in QUANTIZATIONS
+    assert entry["quantization"] is None or entry["quantization"] in set(Quantization)
     assert entry["category"] in CATEGORIES
 
-    for key, allowed in (("input_modalities", INPUT_MODALITIES), ("output_modalities", OUTPUT_MODALITIES)):
+    for key, allowed in (("input_modalities", InputModality), ("output_modalities", OutputModality)):
         values = entry[key]
         assert isinstance(values, list) and values and len(set(values)) == len(values), where
         assert set(values) <= set(allowed), where
@@ -144,7 +144,7 @@ def check_entry(entry: dict[str, Any]) -> None:
     assert capabilities["vision"] == ("image" in entry["input_modalities"])
     features = entry["features"]
     assert (
-        isinstance(features, list) and set(features) <= set(FEATURES) and len(set(features)) == len(features)
+        isinstance(features, list) and set(features) <= set(Feature) and len(set(features)) == len(features)
     )
     for feature in ("reasoning", "tools", "json_mode", "structured_outputs"):
         assert capabilities[feature] == (feature in features), (where, feature)

@@ -26,7 +26,7 @@ from catalogs import GEMMA, PHI, QWEN, catalog_toml
 
 from syncer import snapshot
 from syncer.errors import PublishError
-from syncer.spec import validate_catalog_document, validate_openrouter_document
+from syncer.formats import validate_catalog_document, validate_openrouter_document
 from syncer.sync import run_sync
 
 MODELS = {"qwen": QWEN, "gemma": GEMMA, "phi": PHI}

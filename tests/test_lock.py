@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from conftest import EXAMPLE_CATALOG, MIRROR_REPOS, PROJECT_ROOT
 
 from syncer.errors import LockHeldError
-from syncer.spec import validate_catalog_document, validate_openrouter_document
+from syncer.formats import validate_catalog_document, validate_openrouter_document
 from syncer.store import head_revision, make_engine, upgrade
 from syncer.store.lock import lock_holder, sync_lock
 from syncer.store.models import CatalogEntry, HubFacts, PublishedSnapshot, SyncRun

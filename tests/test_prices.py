@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from syncer.catalog import parse_catalog
-from syncer.spec import PRICE_RE, format_price
+from syncer.formats import PRICE_RE, format_price
 from syncer.store.models import CatalogEntry, ModelPrice
 
 # Non-negative, at most 18 decimal places, at most 20 integer digits: what the catalog admits.

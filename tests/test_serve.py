@@ -27,7 +27,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from syncer.serve import ServerThread, accepts_gzip, etag_matches
-from syncer.serve_openapi import openapi_document
+from syncer.serve.openapi import openapi_document
 from syncer.settings import Settings, load_settings
 from syncer.snapshot import render, write_atomic
 

@@ -17,10 +17,10 @@ import httpx
 import pytest
 from test_serve import documents  # the sibling test module (pytest puts tests/ on sys.path)
 
+from syncer.formats import validate_catalog_document, validate_openrouter_document
 from syncer.serve import ServerThread
 from syncer.settings import load_settings
 from syncer.snapshot import write_atomic
-from syncer.spec import validate_catalog_document, validate_openrouter_document
 
 REPLACEMENTS = 200
 MAX_REQUESTS_PER_CLIENT = 20_000  # bounds the loop even if the writer stalls

@@ -12,7 +12,7 @@ from catalogs import TWO_MODELS, catalog_toml
 
 from syncer import snapshot
 from syncer.errors import SchemaAheadError, SchemaBehindError
-from syncer.spec import validate_catalog_document, validate_openrouter_document
+from syncer.formats import validate_catalog_document, validate_openrouter_document
 from syncer.store import make_engine, upgrade
 from syncer.store.models import HubFacts, ListingEntry, ModelPrice, PublishedSnapshot, SyncRun
 from syncer.sync import run_sync

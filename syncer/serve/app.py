@@ -45,7 +45,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Send
 
 from syncer.errors import SnapshotRejectedError
-from syncer.serve_openapi import openapi_document
+from syncer.serve.openapi import openapi_document
 from syncer.settings import Settings
 from syncer.snapshot import CATALOG, FILE_NAMES, OPENROUTER, VALIDATORS, content_hash, render
 

@@ -1,9 +1,9 @@
 """The OpenAPI document of `syncer serve`, written as data.
 
-The OpenRouter entry schema is generated from the listing spec's constants (``syncer.spec``), so it cannot
-drift from what the snapshot validator enforces. The catalog entry schema requires the OpenAI-compatible core
-(``id``, ``object``, ``created``, ``owned_by``) and describes the further fields the catalog view carries;
-it admits additional fields, because the catalog view may grow without breaking its readers.
+The schemas of both listings are generated from the listing formats (:mod:`syncer.formats`): the same rule
+objects validate a snapshot before it is published or served, so the document cannot drift from what is
+enforced. The catalog entry schema requires the OpenAI-compatible core (``id``, ``object``, ``created``,
+``owned_by``) and admits additional fields, because the catalog view may grow without breaking its readers.
 """
 
 from __future__ import annotations
@@ -11,130 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from syncer import __version__
-from syncer.spec import (
-    ENTRY_KEYS,
-    FEATURES,
-    INPUT_MODALITIES,
-    OUTPUT_MODALITIES,
-    PRICING_KEYS,
-    QUANTIZATIONS,
-    REQUIRED_ENTRY_KEYS,
-    REQUIRED_PRICING_KEYS,
-    SAMPLING_PARAMETERS,
-)
+from syncer.formats import catalog_view, openrouter
 
-PRICE = {"type": "string", "pattern": r"^(0|[1-9][0-9]*)(\.[0-9]+)?$", "example": "0.00000009"}
 REF = "#/components/schemas/"
-
-
-def _unique_list(items: dict[str, Any], *, min_items: int = 0) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "array", "items": items, "uniqueItems": True}
-    if min_items:
-        schema["minItems"] = min_items
-    return schema
-
-
-def _openrouter_model() -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "id": {"type": "string", "description": "the model id callers pass to the API"},
-        "hugging_face_id": {
-            "type": "string",
-            "pattern": r"^([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?$",
-            "description": "org/name on the Hub; empty only for a model not on the Hub",
-        },
-        "name": {"type": "string", "minLength": 1},
-        "created": {"type": "integer", "minimum": 1_000_000_000, "maximum": 9_999_999_999},
-        "input_modalities": _unique_list({"type": "string", "enum": list(INPUT_MODALITIES)}, min_items=1),
-        "output_modalities": _unique_list({"type": "string", "enum": list(OUTPUT_MODALITIES)}, min_items=1),
-        "quantization": {"type": "string", "enum": list(QUANTIZATIONS)},
-        "context_length": {"type": "integer", "minimum": 1},
-        "max_output_length": {"type": "integer", "minimum": 1, "description": "<= context_length"},
-        "pricing": {
-            "type": "object",
-            "description": "USD as exact decimal strings; per token unless the key says otherwise",
-            "properties": {key: PRICE for key in PRICING_KEYS},
-            "required": list(REQUIRED_PRICING_KEYS),
-            "additionalProperties": False,
-        },
-        "supported_sampling_parameters": _unique_list({"type": "string", "enum": list(SAMPLING_PARAMETERS)}),
-        "supported_features": _unique_list({"type": "string", "enum": list(FEATURES)}),
-        "is_ready": {"type": "boolean"},
-        "openrouter": {
-            "type": "object",
-            "properties": {"slug": {"type": "string", "minLength": 1}},
-            "required": ["slug"],
-            "additionalProperties": False,
-        },
-        "datacenters": _unique_list(
-            {
-                "type": "object",
-                "properties": {"country_code": {"type": "string", "pattern": "^[A-Z]{2}$"}},
-                "required": ["country_code"],
-                "additionalProperties": False,
-            }
-        ),
-        "description": {"type": "string"},
-        "deprecation_date": {
-            "type": "string",
-            "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T([01][0-9]|2[0-3]):00:00Z)?$",
-        },
-    }
-    assert list(properties) == list(ENTRY_KEYS), "the OpenAPI document must list exactly the spec's keys"
-    return {
-        "type": "object",
-        "description": "one entry of OpenRouter's provider listing format (shared/spec/listing-format.md)",
-        "properties": properties,
-        "required": list(REQUIRED_ENTRY_KEYS),
-        "additionalProperties": False,
-    }
-
-
-def _catalog_model() -> dict[str, Any]:
-    nullable_string = {"type": "string", "nullable": True}
-    return {
-        "type": "object",
-        "description": "one catalog entry: the OpenAI model object plus the provider's catalog fields",
-        "properties": {
-            "id": {"type": "string"},
-            "object": {"type": "string", "enum": ["model"]},
-            "created": {"type": "integer", "description": "Unix seconds"},
-            "owned_by": {"type": "string", "minLength": 1},
-            "display_name": {"type": "string"},
-            "provider": {"type": "string"},
-            "hugging_face_id": {"type": "string"},
-            "quantization": nullable_string,
-            "category": {"type": "string"},
-            "input_modalities": {"type": "array", "items": {"type": "string"}},
-            "output_modalities": {"type": "array", "items": {"type": "string"}},
-            "context_length": {"type": "integer", "nullable": True},
-            "max_output_tokens": {"type": "integer", "nullable": True},
-            "model_released_at": {**nullable_string, "description": "YYYY-MM-DD"},
-            "pricing": {
-                "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "properties": {"amount": PRICE, "unit": {"type": "string"}},
-                    "required": ["amount", "unit"],
-                },
-            },
-            "capabilities": {"type": "object", "additionalProperties": {"type": "boolean"}},
-            "features": {"type": "array", "items": {"type": "string"}},
-            "supported_parameters": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"name": {"type": "string"}, "type": {"type": "string"}},
-                    "required": ["name"],
-                },
-            },
-            "supported_sampling_parameters": {"type": "array", "items": {"type": "string"}},
-            "served_from": {"type": "array", "items": {"type": "string"}},
-            "status": {"type": "string", "enum": ["ready", "staging"]},
-            "stale_since": {"type": "string", "description": "when the Hub facts went stale (UTC)"},
-        },
-        "required": ["id", "object", "created", "owned_by"],
-        "additionalProperties": True,
-    }
 
 
 def _error() -> dict[str, Any]:
@@ -325,22 +204,10 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
         },
         "components": {
             "schemas": {
-                "OpenRouterListing": {
-                    "type": "object",
-                    "properties": {"data": {"type": "array", "items": {"$ref": REF + "OpenRouterModel"}}},
-                    "required": ["data"],
-                    "additionalProperties": False,
-                },
-                "OpenRouterModel": _openrouter_model(),
-                "CatalogList": {
-                    "type": "object",
-                    "properties": {
-                        "object": {"type": "string", "enum": ["list"]},
-                        "data": {"type": "array", "items": {"$ref": REF + "CatalogModel"}},
-                    },
-                    "required": ["object", "data"],
-                },
-                "CatalogModel": _catalog_model(),
+                "OpenRouterListing": openrouter.document_schema(REF + "OpenRouterModel"),
+                "OpenRouterModel": openrouter.entry_schema(),
+                "CatalogList": catalog_view.document_schema(REF + "CatalogModel"),
+                "CatalogModel": catalog_view.entry_schema(),
                 "Error": _error(),
                 "Health": _health(),
             },

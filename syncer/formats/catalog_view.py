@@ -1,0 +1,161 @@
+"""The house's standard catalog view (``catalog.json``, ``GET /v1/models``): OpenAI's list shape.
+
+Each entry is OpenAI's model object (``id``, ``object``, ``created``, ``owned_by``: required) plus the
+catalog fields model databases read. The view may grow without breaking its readers, so other keys are
+admitted; the fields it lists obey :data:`ENTRY`, the rules of both :func:`validate_catalog_document` and
+:func:`entry_schema`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from syncer.formats.rules import (
+    LISTED_WORD,
+    Boolean,
+    Field,
+    Integer,
+    Items,
+    Map,
+    Number,
+    OneOf,
+    Problems,
+    Record,
+    Scalar,
+    Text,
+    listing_problems,
+    model_where,
+)
+from syncer.formats.vocabulary import (
+    DATE_PATTERN,
+    HF_ID_OR_EMPTY_PATTERN,
+    PRICE_PATTERN,
+    PRICE_UNITS,
+    Category,
+    CountryCode,
+    Feature,
+    InputModality,
+    OutputModality,
+    ParameterType,
+    Quantization,
+    Status,
+)
+
+AMOUNT = Text(
+    message="{where}: {key} {value!r} is not a plain decimal string",
+    pattern=PRICE_PATTERN,
+    example="0.00000009",
+)
+
+
+def _price(unit: str) -> Record:
+    return Record(
+        [Field("amount", AMOUNT, required=True), Field("unit", OneOf((unit,)), required=True)],
+        closed=False,
+        missing_message="{where}: {key} has no {value!r}",
+    )
+
+
+PARAMETER = Record(
+    [
+        Field("name", Text(min_length=1), required=True),
+        Field("type", OneOf(ParameterType), required=True),
+        Field("default", Scalar()),
+        Field("min", Number()),
+        Field("max", Number()),
+        Field("options", Items(Text())),
+    ],
+    closed=False,
+    description="one request parameter: its JSON type, default and bounds",
+)
+_NON_EMPTY = "{where}: {key} must be a non-empty string"
+
+ENTRY = Record(
+    [
+        Field("id", Text(message="{where}: id must be a non-empty string", min_length=1), required=True),
+        Field("object", OneOf(("model",), message='{where}: object must be "model"'), required=True),
+        Field(
+            "created",
+            Integer(message="{where}: created must be whole Unix seconds"),
+            required=True,
+            description="Unix seconds",
+        ),
+        Field("owned_by", Text(message=_NON_EMPTY, min_length=1), required=True),
+        Field("display_name", Text()),
+        Field("provider", Text(message=_NON_EMPTY, min_length=1)),
+        Field(
+            "hugging_face_id",
+            Text(
+                message="{where}: hugging_face_id {value!r} is not org/name", pattern=HF_ID_OR_EMPTY_PATTERN
+            ),
+        ),
+        Field("quantization", OneOf(Quantization), nullable=True),
+        Field("category", OneOf(Category)),
+        Field("input_modalities", Items(OneOf(InputModality, message=LISTED_WORD), nonempty=True)),
+        Field("output_modalities", Items(OneOf(OutputModality, message=LISTED_WORD), nonempty=True)),
+        Field("context_length", Integer(minimum=1), nullable=True),
+        Field("max_output_tokens", Integer(minimum=1), nullable=True),
+        Field(
+            "model_released_at",
+            Text(message="{where}: {key} {value!r} is not YYYY-MM-DD", pattern=DATE_PATTERN),
+            nullable=True,
+            description="YYYY-MM-DD",
+        ),
+        Field(
+            "pricing",
+            Record(
+                [Field(key, _price(unit)) for key, unit in PRICE_UNITS.items()],
+                unknown_message="{where}: unknown pricing key {value!r}",
+            ),
+        ),
+        Field("capabilities", Map(Boolean())),
+        Field("features", Items(OneOf(Feature, message=LISTED_WORD))),
+        Field(
+            "supported_parameters",
+            Items(PARAMETER, unique_by="name"),
+            description="the request parameters, names unique",
+        ),
+        Field(
+            "served_from",
+            Items(OneOf(CountryCode, message=LISTED_WORD)),
+            description="ISO 3166-1 alpha-2 codes",
+        ),
+        Field("status", OneOf(Status)),
+        Field("stale_since", Text(), description="when the Hub facts went stale (UTC)"),
+    ],
+    closed=False,
+    missing_message=None,
+    check_missing=True,
+    description="one catalog entry: the OpenAI model object plus the provider's catalog fields",
+)
+
+DOCUMENT_MESSAGE = 'the document must be {"object": "list", "data": [...]}'
+
+
+def validate_catalog_document(document: object) -> Problems:
+    """The OpenAI-compatible list shape of ``catalog.json``, every entry obeying :data:`ENTRY`."""
+    if (
+        not isinstance(document, Mapping)
+        or document.get("object") != "list"
+        or not isinstance(document.get("data"), list)
+    ):
+        return [DOCUMENT_MESSAGE]
+    return listing_problems(document["data"], ENTRY, where=model_where)
+
+
+def entry_schema() -> dict[str, Any]:
+    """JSON Schema (OpenAPI 3.0) of one entry."""
+    return ENTRY.schema()
+
+
+def document_schema(entry_ref: str) -> dict[str, Any]:
+    """JSON Schema of the whole list, its entries given by ``entry_ref`` (a ``$ref`` target)."""
+    return {
+        "type": "object",
+        "properties": {
+            "object": {"type": "string", "enum": ["list"]},
+            "data": {"type": "array", "items": {"$ref": entry_ref}},
+        },
+        "required": ["object", "data"],
+    }

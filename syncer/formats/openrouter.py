@@ -1,0 +1,208 @@
+"""OpenRouter's flat provider listing (``openrouter.json``, ``GET /v1/models?format=openrouter``).
+
+:data:`ENTRY` is the whole format of one entry: :func:`validate_openrouter_document` checks a snapshot with
+it and :func:`entry_schema` is the same rules as the JSON Schema of the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from syncer.formats.rules import (
+    LISTED_WORD,
+    Boolean,
+    Field,
+    Integer,
+    Items,
+    OneOf,
+    Problems,
+    Record,
+    Text,
+    is_int,
+    listing_problems,
+    model_where,
+)
+from syncer.formats.vocabulary import (
+    DEPRECATION_DATE_PATTERN,
+    HF_ID_OR_EMPTY_PATTERN,
+    PRICE_PATTERN,
+    PRICE_RE,
+    REQUIRED_PRICING_KEYS,
+    UNIX_SECONDS_MAX,
+    UNIX_SECONDS_MIN,
+    CountryCode,
+    Feature,
+    InputModality,
+    OutputModality,
+    PricingKey,
+    Quantization,
+    SamplingParameter,
+)
+
+PRICE = Text(
+    message="{where}: {key} {value!r} is not a plain decimal string",
+    pattern=PRICE_PATTERN,
+    example="0.00000009",
+)
+
+
+def _lengths(where: str, entry: Mapping[str, Any]) -> str | None:
+    context, output = entry.get("context_length"), entry.get("max_output_length")
+    if is_int(context) and is_int(output) and 0 < context < output:
+        return f"{where}: max_output_length exceeds context_length"
+    return None
+
+
+def _cache_not_above_prompt(where: str, pricing: Mapping[str, Any]) -> str | None:
+    prompt, cache = pricing.get("prompt"), pricing.get("input_cache_read")
+    if (
+        isinstance(prompt, str)
+        and isinstance(cache, str)
+        and PRICE_RE.match(prompt)
+        and PRICE_RE.match(cache)
+        and Decimal(cache) > Decimal(prompt)
+    ):
+        return f"{where}: pricing.input_cache_read is above pricing.prompt"
+    return None
+
+
+PRICING = Record(
+    [Field(key, PRICE, required=key in REQUIRED_PRICING_KEYS) for key in PricingKey],
+    message="{where}: pricing must be an object",
+    unknown_message="{where}: unknown pricing key {value!r}",
+    missing_message="{where}: missing pricing key {value!r}",
+    checks=[_cache_not_above_prompt],
+    description="USD as exact decimal strings; per token unless the key says otherwise",
+)
+_SLUG_MESSAGE = '{where}: openrouter must be exactly {{"slug": "..."}}'
+_DATACENTER_MESSAGE = '{where}: datacenters entries must be {{"country_code": "XX"}}'
+_POSITIVE = "{where}: {key} must be a positive integer"
+
+ENTRY = Record(
+    [
+        Field(
+            "id",
+            Text(message="{where}: id must be a non-empty string", min_length=1),
+            required=True,
+            description="the model id callers pass to the API",
+        ),
+        Field(
+            "hugging_face_id",
+            Text(
+                message="{where}: hugging_face_id {value!r} is not org/name", pattern=HF_ID_OR_EMPTY_PATTERN
+            ),
+            required=True,
+            description="org/name on the Hub; empty only for a model not on the Hub",
+        ),
+        Field(
+            "name",
+            Text(message="{where}: name must be a non-empty string", pattern=r"\S", min_length=1),
+            required=True,
+        ),
+        Field(
+            "created",
+            Integer(
+                message="{where}: created {value!r} is not whole Unix seconds",
+                minimum=UNIX_SECONDS_MIN,
+                maximum=UNIX_SECONDS_MAX,
+            ),
+            required=True,
+        ),
+        Field(
+            "input_modalities", Items(OneOf(InputModality, message=LISTED_WORD), nonempty=True), required=True
+        ),
+        Field(
+            "output_modalities",
+            Items(OneOf(OutputModality, message=LISTED_WORD), nonempty=True),
+            required=True,
+        ),
+        Field("quantization", OneOf(Quantization, message="{where}: quantization {value!r} is not allowed")),
+        Field("context_length", Integer(message=_POSITIVE, minimum=1), required=True),
+        Field(
+            "max_output_length",
+            Integer(message=_POSITIVE, minimum=1),
+            required=True,
+            description="<= context_length",
+        ),
+        Field("pricing", PRICING, required=True),
+        Field("supported_sampling_parameters", Items(OneOf(SamplingParameter, message=LISTED_WORD))),
+        Field("supported_features", Items(OneOf(Feature, message=LISTED_WORD))),
+        Field("is_ready", Boolean(message="{where}: is_ready must be a boolean")),
+        Field(
+            "openrouter",
+            Record(
+                [Field("slug", Text(message=_SLUG_MESSAGE, min_length=1), required=True)],
+                message=_SLUG_MESSAGE,
+                exact_message=_SLUG_MESSAGE,
+            ),
+        ),
+        Field(
+            "datacenters",
+            Items(
+                Record(
+                    [
+                        Field(
+                            "country_code",
+                            OneOf(
+                                CountryCode, message="{where}: {value!r} is not an ISO 3166-1 alpha-2 code"
+                            ),
+                            required=True,
+                        )
+                    ],
+                    message=_DATACENTER_MESSAGE,
+                    exact_message=_DATACENTER_MESSAGE,
+                )
+            ),
+        ),
+        Field("description", Text(message="{where}: description must be a string")),
+        Field(
+            "deprecation_date",
+            Text(
+                message="{where}: deprecation_date must be YYYY-MM-DD or YYYY-MM-DDTHH:00:00Z",
+                pattern=DEPRECATION_DATE_PATTERN,
+            ),
+        ),
+    ],
+    unknown_message="{where}: unknown key {value!r}",
+    missing_message="{where}: missing key {value!r}",
+    check_missing=True,
+    checks=[_lengths],
+    description="one entry of OpenRouter's provider listing format (shared/spec/listing-format.md)",
+)
+
+DOCUMENT_MESSAGE = 'the document must be exactly {"data": [...]}'
+
+
+def validate_openrouter_entry(entry: Mapping[str, Any]) -> Problems:
+    """Every rule of the spec that one entry must obey; returns the problems (empty when valid)."""
+    problems: Problems = []
+    ENTRY.check(problems, model_where(entry), "", entry)
+    return problems
+
+
+def validate_openrouter_document(document: object) -> Problems:
+    """Rules of a whole OpenRouter snapshot: exactly ``{"data": [...]}``, unique ids, sorted by id."""
+    if (
+        not isinstance(document, Mapping)
+        or set(document) != {"data"}
+        or not isinstance(document["data"], list)
+    ):
+        return [DOCUMENT_MESSAGE]
+    return listing_problems(document["data"], ENTRY, where=model_where)
+
+
+def entry_schema() -> dict[str, Any]:
+    """JSON Schema (OpenAPI 3.0) of one entry."""
+    return ENTRY.schema()
+
+
+def document_schema(entry_ref: str) -> dict[str, Any]:
+    """JSON Schema of the whole document, its entries given by ``entry_ref`` (a ``$ref`` target)."""
+    return {
+        "type": "object",
+        "properties": {"data": {"type": "array", "items": {"$ref": entry_ref}}},
+        "required": ["data"],
+        "additionalProperties": False,
+    }
