@@ -33,7 +33,7 @@ from syncer.errors import CatalogError, CatalogIssue, SyncerError
 from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, merge_all, run_message
 from syncer.resolve import make_hub_client, resolve_models
 from syncer.settings import Settings
-from syncer.states import ModelStatus, RunOutcome
+from syncer.states import ModelStatus, RunOutcome, Trigger
 from syncer.store import Store
 
 __all__ = ["ModelOutcome", "ProgressCallback", "SyncReport", "run_sync"]
@@ -100,7 +100,7 @@ def run_sync(
     settings: Settings,
     catalog_path: Path | None = None,
     only: Sequence[str] = (),
-    trigger: str = "manual",
+    trigger: str = Trigger.MANUAL,
     wait: float = 0.0,
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,

@@ -16,6 +16,7 @@ def run_demo() -> int:
     from syncer.cli.present import Progress, summary
     from syncer.logs import configure_logging
     from syncer.settings import load_settings
+    from syncer.states import Trigger
     from syncer.sync import run_sync
 
     with HubMirror(MIRROR_ROOT).start() as mirror:
@@ -27,7 +28,7 @@ def run_demo() -> int:
         )
         configure_logging(settings.log_format)
         print(f"syncing {settings.catalog} into {settings.database_url}\n")
-        report = run_sync(settings=settings, trigger="manual", progress=Progress())
+        report = run_sync(settings=settings, trigger=Trigger.MANUAL, progress=Progress())
     print(summary(report))
     print("\nsnapshots:")
     print(f"  OpenRouter view: {settings.snapshot_dir / 'openrouter.json'}")

@@ -31,12 +31,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 STATUS_WORDS = {
-    "synced": "ok",
-    "unchanged": "ok (unchanged)",
-    "failed": "FAILED, kept last good facts",
-    "unresolved": "FAILED, never resolved: not listed",
-    "skipped": "not looked up this run (--only or stopped)",
-    "dropped": "DROPPED: gone from the Hub too long",
+    ModelStatus.SYNCED: "ok",
+    ModelStatus.UNCHANGED: "ok (unchanged)",
+    ModelStatus.FAILED: "FAILED, kept last good facts",
+    ModelStatus.UNRESOLVED: "FAILED, never resolved: not listed",
+    ModelStatus.SKIPPED: "not looked up this run (--only or stopped)",
+    ModelStatus.DROPPED: "DROPPED: gone from the Hub too long",
 }
 
 

@@ -87,9 +87,9 @@ def _store_metrics(store: Store, snapshot_dir: Path) -> list[Metric]:
         duration.add_metric([], max(0.0, (last.finished_at - last.started_at).total_seconds()))
         for word in RUN_OUTCOMES:
             outcome.add_metric([word], 1 if last.outcome == word else 0)
-        models.add_metric(["synced"], last.synced)
-        models.add_metric(["unchanged"], last.unchanged)
-        models.add_metric(["failed"], last.failed)
+        models.add_metric([ModelStatus.SYNCED], last.synced)
+        models.add_metric([ModelStatus.UNCHANGED], last.unchanged)
+        models.add_metric([ModelStatus.FAILED], last.failed)
         for kind, count in sorted((last.hub_requests or {}).items()):
             requests.add_metric([str(kind)], count)
         error_kinds = Counter(

@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from syncer.formats import format_price
+from syncer.states import SnapshotState
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -190,5 +191,5 @@ class PublishedSnapshot(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
     #: published (written to the snapshot folder), held (stopped by the publish guard) or rollback
-    status: Mapped[str] = mapped_column(String(16), server_default="published")
+    status: Mapped[str] = mapped_column(String(16), server_default=SnapshotState.PUBLISHED.value)
     note: Mapped[str | None] = mapped_column(Text)
