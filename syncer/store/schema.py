@@ -1,6 +1,7 @@
 """The store's engine and schema state: one engine per URL, and the Alembic glue (head, current, upgrade).
 
-The migrations are the top-level ``migrations/`` folder of the project.
+The migrations are the top-level ``migrations/`` folder of the project; a wheel ships that folder as
+``syncer/_migrations`` (see setup.py), and :data:`MIGRATIONS_DIR` is whichever of the two exists.
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from sqlalchemy.engine import make_url
 from syncer.errors import SchemaAheadError, SchemaBehindError, StoreError
 from syncer.store.models import Base
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+def _migrations_dir() -> Path:
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "_migrations"  # an installed wheel
+    if (installed / "env.py").is_file():
+        return installed
+    return package.parent / "migrations"  # a checkout (editable install)
+
+
+MIGRATIONS_DIR = _migrations_dir()
 
 
 def make_engine(url: str) -> Engine:
