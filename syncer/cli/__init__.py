@@ -132,7 +132,7 @@ def db_upgrade() -> int:
 def db_current() -> int:
     from syncer.store import Store, head_revision
 
-    with Store.open(_settings().database_url) as store:
+    with Store.open(_settings().database_url, create=False) as store:
         click.echo(f"database: {store.current_revision() or 'empty'}; code: {head_revision()}")
     return 0
 
