@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,19 @@ def test_read_only_commands_read_an_existing_database(tmp_path: Path, private_mi
         assert done.returncode == 0, (command, done.stderr)
     runs = json.loads(run_cli(env, "runs", "--json", cwd=tmp_path).stdout)
     assert [run["outcome"] for run in runs] == ["ok"]
+
+
+def test_every_setting_the_code_reads_is_in_the_readme_table() -> None:
+    from syncer.settings import Settings
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([A-Z_]+)`(?: / `([A-Z_]+)`)?", table, flags=re.M))
+    names = {name for pair in documented for name in pair if name}
+    for field_name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        choices = [str(c) for c in alias.choices] if alias is not None else []  # type: ignore[union-attr]
+        wanted = choices[0] if choices else f"SYNCER_{field_name.upper()}"
+        assert wanted in names, (
+            f"{wanted} (Settings.{field_name}) is missing from the README's settings table"
+        )
