@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import MIRROR_REPOS
@@ -59,3 +61,55 @@ def test_every_setting_the_code_reads_is_in_the_readme_table() -> None:
         assert wanted in names, (
             f"{wanted} (Settings.{field_name}) is missing from the README's settings table"
         )
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_bar_advances_while_the_hub_is_asked(tmp_path: Path, mirror, make_settings) -> None:
+    from syncer.catalog import load_catalog
+    from syncer.cli.present import Progress
+    from syncer.sync import run_sync
+
+    settings = make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url)
+    on_hub = [m for m in load_catalog(settings.catalog).models if m.hugging_face_id]
+    terminal = _Terminal()
+    progress = Progress(terminal)
+    frames: list[tuple[str, int]] = []  # (the bar as drawn, requests the mirror had answered by then)
+
+    def lookup(event: Any) -> None:
+        progress.lookup(event)
+        frames.append((terminal.getvalue().rsplit("\r", 1)[-1], len(mirror.requests())))
+
+    report = run_sync(settings=settings, progress=progress, on_lookup=lookup)
+    assert report.exit_code == 0
+    total = len(on_hub)
+    assert [f"{i}/{total} models resolved" in bar for i, (bar, _) in enumerate(frames, 1)] == [True] * total
+    assert all(", 0 failed, " in bar for bar, _ in frames)
+    used = [int(re.search(r"(\d+) Hub requests", bar)[1]) for bar, _ in frames]  # type: ignore[index]
+    assert used == sorted(used) and 0 < used[0] < used[-1], used
+    # drawn while the Hub was still being asked: the first frame came before the mirror's last answer
+    assert frames[0][1] < len(mirror.requests())
+    assert terminal.getvalue().endswith("\n")
+
+
+def test_without_a_terminal_one_line_per_lookup_and_one_json_summary(tmp_path: Path, private_mirror) -> None:
+    hub = private_mirror(MIRROR_REPOS)
+    env = syncer_env(f"sqlite:///{tmp_path / 'db.sqlite'}", hub.url, tmp_path, SYNCER_LOG_FORMAT="json")
+    done = run_cli(env, "sync", "now", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    lookups = [r for r in records if r.get("status") == "resolved"]
+    merged = [r for r in records if r.get("status") == "synced"]
+    assert lookups and len(lookups) == len(merged)
+    assert records.index(lookups[-1]) < records.index(merged[0]), "lookup lines come as the Hub answers"
+    assert all(r["time"] and r["commit"] and r["hub_requests"] > 0 for r in lookups)
+    (summary,) = [r for r in records if "run" in r]
+    run = summary["run"]
+    assert {"run_id", "trigger", "outcome", "counts", "hub_requests", "duration_seconds"} <= set(run)
+    assert (run["trigger"], run["outcome"], run["counts"]["failed"]) == ("manual", "ok", 0)
+    assert run["counts"]["synced"] == len(merged)
+    assert sum(run["hub_requests"].values()) == lookups[-1]["hub_requests"] > 0
+    assert isinstance(run["duration_seconds"], float)

@@ -95,13 +95,15 @@ def sync_now(
     from syncer.ops.schedule import run_and_record
     from syncer.states import Trigger
 
+    progress = Progress()
     report = run_and_record(
         settings=_settings(),
         catalog_path=catalog,
         only=[*only, *more_ids],
         trigger=Trigger.MANUAL,
         wait=wait,
-        progress=Progress(),
+        progress=progress,
+        on_lookup=progress.lookup,
         approve=approve,
     )
     if as_json:

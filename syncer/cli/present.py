@@ -15,6 +15,7 @@ from syncer.states import ModelStatus
 
 if TYPE_CHECKING:
     from syncer.merge import ModelOutcome
+    from syncer.resolve import Lookup
     from syncer.sync import SyncReport
 
 FAILED, UNRESOLVED = ModelStatus.FAILED, ModelStatus.UNRESOLVED
@@ -111,42 +112,75 @@ def summary(report: SyncReport) -> str:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; one log line per model otherwise."""
+    """What a run shows while it goes, on stderr.
+
+    On a terminal: one bar that advances as each Hub lookup finishes (models resolved of total, failures so
+    far, Hub requests used). Otherwise: one log line per model as its lookup finishes (each with its own
+    timestamp), then one per model outcome at merge time. Pass :meth:`lookup` as ``on_lookup`` and the
+    object itself as ``progress``.
+    """
+
+    WIDTH = 30
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.failures = 0
 
+    def lookup(self, event: Lookup) -> None:
+        if self.tty:
+            filled = int(self.WIDTH * event.done / max(event.total, 1))
+            self.stream.write(
+                f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {event.done}/{event.total} models resolved, "
+                f"{event.failures} failed, {event.hub_requests} Hub requests"
+            )
+            if event.done == event.total:
+                self.stream.write("\n")
+            self.stream.flush()
+            return
+        failed = event.error_kind is not None
+        log.log(
+            logging.WARNING if failed else logging.INFO,
+            "hub %s (%s): %s [%d/%d, %d failed, %d Hub requests]",
+            event.model_id,
+            event.repo,
+            f"lookup failed ({event.error_kind})" if failed else f"resolved at {(event.commit or '')[:12]}",
+            event.done,
+            event.total,
+            event.failures,
+            event.hub_requests,
+            extra={
+                "model_id": event.model_id,
+                "status": "lookup_failed" if failed else "resolved",
+                "commit": event.commit,
+                "error_kind": event.error_kind,
+                "error": event.error,
+                "progress": f"{event.done}/{event.total}",
+                "hub_requests": event.hub_requests,
+            },
+        )
+
     def __call__(self, outcome: ModelOutcome, done: int, total: int) -> None:
         if outcome.status in (FAILED, UNRESOLVED):
             self.failures += 1
         if self.tty:
-            width = 30
-            filled = int(width * done / max(total, 1))
-            self.stream.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} models, {self.failures} failed"
-            )
-            if done == total:
-                self.stream.write("\n")
-            self.stream.flush()
-        else:
-            level = logging.WARNING if outcome.status in (FAILED, UNRESOLVED) else logging.INFO
-            log.log(
-                level,
-                "model %s: %s",
-                outcome.model_id,
-                outcome.status,
-                extra={
-                    "model_id": outcome.model_id,
-                    "status": outcome.status,
-                    "commit": outcome.commit,
-                    "context_length": outcome.context_length,
-                    "error_kind": outcome.error_kind,
-                    "error": outcome.error,
-                    "progress": f"{done}/{total}",
-                },
-            )
+            return  # the bar moved with the lookups; the summary table follows
+        level = logging.WARNING if outcome.status in (FAILED, UNRESOLVED) else logging.INFO
+        log.log(
+            level,
+            "model %s: %s",
+            outcome.model_id,
+            outcome.status,
+            extra={
+                "model_id": outcome.model_id,
+                "status": outcome.status,
+                "commit": outcome.commit,
+                "context_length": outcome.context_length,
+                "error_kind": outcome.error_kind,
+                "error": outcome.error,
+                "progress": f"{done}/{total}",
+            },
+        )
 
 
 def format_runs(runs: list[dict[str, Any]]) -> str:
