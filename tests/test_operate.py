@@ -45,6 +45,14 @@ def test_read_only_commands_read_an_existing_database(tmp_path: Path, private_mi
         assert done.returncode == 0, (command, done.stderr)
     runs = json.loads(run_cli(env, "runs", "--json", cwd=tmp_path).stdout)
     assert [run["outcome"] for run in runs] == ["ok"]
+    # readable at 120 columns: long values cut with an ellipsis, `--json` whole
+    for command in (["runs"], ["explain", "qwen3-5-9b"]):
+        text = run_cli(env, *command, cwd=tmp_path).stdout
+        assert max(len(line) for line in text.splitlines()) <= 120, text
+    explained = run_cli(env, "explain", "qwen3-5-9b", cwd=tmp_path).stdout
+    whole = json.loads(run_cli(env, "explain", "qwen3-5-9b", "--json", cwd=tmp_path).stdout)
+    longest = max((str(f["source"]) for f in whole["fields"]), key=len)
+    assert len(longest) > 60 and longest not in explained and "…" in explained
 
 
 def test_every_setting_the_code_reads_is_in_the_readme_table() -> None:

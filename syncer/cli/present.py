@@ -23,9 +23,32 @@ FAILED, UNRESOLVED = ModelStatus.FAILED, ModelStatus.UNRESOLVED
 log = logging.getLogger("syncer")
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+COLUMNS = 120  # what `explain` and `runs` fit; `--json` keeps every value whole
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut with an ellipsis."""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    max_width: int | None = None,
+    shrink: Sequence[int] = (),
+) -> str:
+    """Columns two spaces apart. With ``max_width``, the ``shrink`` columns (widest first) are narrowed
+    until each line fits, their values cut with an ellipsis."""  # fmt: skip
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    if max_width is not None and shrink:
+        while sum(widths) + 2 * (len(widths) - 1) > max_width:
+            widest = max(shrink, key=lambda i: widths[i])
+            if widths[widest] <= max(len(headers[widest]), 8):
+                break
+            widths[widest] -= 1
+        cells = [[cut(c, widths[i]) for i, c in enumerate(row)] for row in cells]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -197,12 +220,12 @@ def format_runs(runs: list[dict[str, Any]]) -> str:
             r["synced"],
             r["unchanged"],
             r["failed"],
-            ", ".join(sorted(r["errors"]))[:60],
+            ", ".join(sorted(r["errors"])),
         )
         for r in runs
     ]
     return table(("run", "started (UTC)", "took", "trigger", "host:pid", "outcome", "synced", "unchanged",
-                  "failed", "failing models"), rows)  # fmt: skip
+                  "failed", "failing models"), rows, max_width=COLUMNS, shrink=(4, 9))  # fmt: skip
 
 
 def _duration(run: dict[str, Any]) -> str:
@@ -302,7 +325,7 @@ VALUE_WIDTH = 60
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
+    return cut(text, VALUE_WIDTH)
 
 
 def format_explanation(explanation: dict[str, Any]) -> str:
@@ -316,9 +339,14 @@ def format_explanation(explanation: dict[str, Any]) -> str:
     if not explanation["in_openrouter_view"]:
         head += "  (not in the OpenRouter view: catalog view only)"
     rows = [(f["field"], f["view"], _clip(_short(f["value"])), f["source"]) for f in explanation["fields"]]
-    text = head + "\n" + table(("field", "view", "value", "source"), rows)
-    if any(len(_short(f["value"])) > VALUE_WIDTH for f in explanation["fields"]):
-        text += "\n(long values are cut at ...; `syncer explain ID --json` has them whole)"
+    body = table(("field", "view", "value", "source"), rows, max_width=COLUMNS, shrink=(2, 3))
+    text = cut(head, COLUMNS) + "\n" + body
+    if (
+        "…" in body
+        or "…" in text
+        or any(len(_short(f["value"])) > VALUE_WIDTH for f in explanation["fields"])
+    ):
+        text += "\n(long values are cut with …; `syncer explain ID --json` has them whole)"
     if explanation["warnings"]:
         text += "\nwarnings:\n" + "\n".join(f"  - {w}" for w in explanation["warnings"])
     if explanation["last_error"]:
