@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,32 @@ def test_without_a_terminal_one_line_per_lookup_and_one_json_summary(tmp_path: P
     assert run["counts"]["synced"] == len(merged)
     assert sum(run["hub_requests"].values()) == lookups[-1]["hub_requests"] > 0
     assert isinstance(run["duration_seconds"], float)
+
+
+def test_readme_links_stay_inside_the_repository() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    for target in re.findall(r"\]\(([^)]+)\)", readme):
+        assert target.startswith("#") or (root / target.split("#")[0]).exists(), target
+    assert "../" not in readme, "a path outside the repository"
+
+
+def test_every_option_has_help_and_the_tool_describes_itself() -> None:
+    import click
+
+    from syncer.cli import syncer
+
+    def walk(command: click.Command, path: str) -> Iterator[tuple[str, click.Parameter]]:
+        for param in command.params:
+            yield path, param
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, f"{path} {name}")
+
+    missing = [
+        f"{path} {param.opts[0]}"
+        for path, param in walk(syncer, "syncer")
+        if isinstance(param, click.Option) and not param.hidden and not param.help
+    ]
+    assert missing == []
+    assert (syncer.help or "").startswith("Keep an inference provider's model listings true")

@@ -38,16 +38,16 @@ def table(
     max_width: int | None = None,
     shrink: Sequence[int] = (),
 ) -> str:
-    """Columns two spaces apart. With ``max_width``, the ``shrink`` columns (widest first) are narrowed
-    until each line fits, their values cut with an ellipsis."""  # fmt: skip
+    """Columns two spaces apart. With ``max_width``, the ``shrink`` columns are narrowed in that order
+    (each down to 16 characters before the next) until each line fits, their values cut with an ellipsis."""
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     if max_width is not None and shrink:
-        while sum(widths) + 2 * (len(widths) - 1) > max_width:
-            widest = max(shrink, key=lambda i: widths[i])
-            if widths[widest] <= max(len(headers[widest]), 8):
-                break
-            widths[widest] -= 1
+        for column in shrink:
+            excess = sum(widths) + 2 * (len(widths) - 1) - max_width
+            floor = max(len(headers[column]), 16)
+            if excess > 0 and widths[column] > floor:
+                widths[column] -= min(excess, widths[column] - floor)
         cells = [[cut(c, widths[i]) for i, c in enumerate(row)] for row in cells]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
