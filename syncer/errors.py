@@ -101,6 +101,17 @@ class StoreUnavailableError(StoreError):
         super().__init__(f"cannot use the database SYNCER_DATABASE_URL={url}: {cause}")
 
 
+class DatabaseMissingError(StoreError):
+    """A read-only command was pointed at a SQLite file that does not exist (it never creates one)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"no database at {path} (SYNCER_DATABASE_URL): run `syncer db upgrade` or `syncer sync now` "
+            "to create it, or point SYNCER_DATABASE_URL at the existing one"
+        )
+
+
 class SchemaBehindError(StoreError):
     def __init__(self, current: str | None, head: str) -> None:
         self.current, self.head = current, head

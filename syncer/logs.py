@@ -10,7 +10,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-EXTRA_FIELDS = ("model_id", "status", "commit", "context_length", "error_kind", "error", "progress")
+EXTRA_FIELDS = (
+    "model_id", "status", "commit", "context_length", "error_kind", "error", "progress", "hub_requests", "run",
+)  # fmt: skip
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 
 from syncer.catalog import CatalogModel
 from syncer.derive import DerivationError, derive_facts
@@ -19,6 +20,24 @@ from syncer.listing import Facts
 from syncer.settings import Settings
 
 log = logging.getLogger("syncer")
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One model's Hub lookup just finished: what a progress display shows while the Hub is being asked."""
+
+    model_id: str
+    repo: str
+    commit: str | None  # the resolved commit, None when the lookup failed
+    error_kind: str | None
+    error: str | None
+    done: int  # lookups finished so far (this one included)
+    total: int  # lookups of this run
+    failures: int  # failed lookups so far
+    hub_requests: int  # Hub requests this run has made so far
+
+
+LookupCallback = Callable[[Lookup], None]
 
 
 def facts_from_hub(repo: RepoFacts) -> Facts:
@@ -93,8 +112,10 @@ def resolve_models(
     concurrency: int,
     stop: threading.Event | None = None,
     bulk_min_models: int = 2,
+    on_lookup: LookupCallback | None = None,
 ) -> dict[str, Facts | HubError]:
-    """Look every model up; a model not looked up (stopped) is absent from the answer."""
+    """Look every model up; a model not looked up (stopped) is absent from the answer. ``on_lookup`` is
+    called (in this thread, in completion order) after each lookup."""
     listed: dict[str, ModelInfo] = {}
 
     def one(model: CatalogModel) -> Facts | HubError | None:
@@ -125,9 +146,28 @@ def resolve_models(
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(on_hub) or 1))) as pool:
         if bulk_min_models > 0:
             listed |= _bulk_listings(client, on_hub, pool, bulk_min_models)
-        futures = {pool.submit(one, m): m.id for m in on_hub}
+        futures = {pool.submit(one, m): m for m in on_hub}
+        done = failures = 0
         for future in as_completed(futures):
+            model = futures[future]
             result = future.result()
-            if result is not None:
-                results[futures[future]] = result
+            if result is None:
+                continue
+            results[model.id] = result
+            done += 1
+            failures += isinstance(result, HubError)
+            if on_lookup is not None:
+                on_lookup(
+                    Lookup(
+                        model_id=model.id,
+                        repo=model.hugging_face_id,
+                        commit=None if isinstance(result, HubError) else result.commit_sha,
+                        error_kind=result.kind if isinstance(result, HubError) else None,
+                        error=str(result) if isinstance(result, HubError) else None,
+                        done=done,
+                        total=len(on_hub),
+                        failures=failures,
+                        hub_requests=sum(client.counter.requests.values()),
+                    )
+                )
     return results

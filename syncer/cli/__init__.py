@@ -58,6 +58,7 @@ def _show(value: Any, *, as_json: bool, text: Callable[[Any], str]) -> None:
 
 
 @click.group(help=ABOUT, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="syncer", prog_name="syncer", message="%(prog)s %(version)s")
 def syncer() -> None:
     pass
 
@@ -94,13 +95,15 @@ def sync_now(
     from syncer.ops.schedule import run_and_record
     from syncer.states import Trigger
 
+    progress = Progress()
     report = run_and_record(
         settings=_settings(),
         catalog_path=catalog,
         only=[*only, *more_ids],
         trigger=Trigger.MANUAL,
         wait=wait,
-        progress=Progress(),
+        progress=progress,
+        on_lookup=progress.lookup,
         approve=approve,
     )
     if as_json:
@@ -131,7 +134,7 @@ def db_upgrade() -> int:
 def db_current() -> int:
     from syncer.store import Store, head_revision
 
-    with Store.open(_settings().database_url) as store:
+    with Store.open(_settings().database_url, create=False) as store:
         click.echo(f"database: {store.current_revision() or 'empty'}; code: {head_revision()}")
     return 0
 
@@ -235,14 +238,18 @@ def status(max_age: float | None, as_json: bool) -> int:
 
 @syncer.command("schedule", help="Run the sync on $SYNCER_SCHEDULE until SIGTERM.")
 @click.option("--run-now", is_flag=True, help="Also sync once at start.")
-@click.option("--metrics-port", type=int, metavar="P", help="Serve Prometheus metrics on port P.")
+@click.option("--metrics-port", type=int, metavar="P", help="Serve Prometheus metrics at /metrics on port P.")
 @click.option(
     "--metrics-host",
-    default="0.0.0.0",  # noqa: S104 - scraped from outside the pod/host
+    default="127.0.0.1",
     show_default=True,
-    help="Address for --metrics-port.",
+    help="Address for --metrics-port (0.0.0.0: every interface, e.g. for a scraper outside the pod).",
 )
-@click.option("--metrics-port-file", type=click.Path(path_type=Path), hidden=True)
+@click.option(
+    "--metrics-port-file",
+    type=click.Path(path_type=Path),
+    help="Write the metrics port to this file once listening (for --metrics-port 0).",
+)
 def schedule(
     run_now: bool, metrics_port: int | None, metrics_host: str, metrics_port_file: Path | None
 ) -> int:

@@ -15,6 +15,7 @@ from syncer.states import ModelStatus
 
 if TYPE_CHECKING:
     from syncer.merge import ModelOutcome
+    from syncer.resolve import Lookup
     from syncer.sync import SyncReport
 
 FAILED, UNRESOLVED = ModelStatus.FAILED, ModelStatus.UNRESOLVED
@@ -22,9 +23,32 @@ FAILED, UNRESOLVED = ModelStatus.FAILED, ModelStatus.UNRESOLVED
 log = logging.getLogger("syncer")
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+COLUMNS = 120  # what `explain` and `runs` fit; `--json` keeps every value whole
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut with an ellipsis."""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    max_width: int | None = None,
+    shrink: Sequence[int] = (),
+) -> str:
+    """Columns two spaces apart. With ``max_width``, the ``shrink`` columns are narrowed in that order
+    (each down to 16 characters before the next) until each line fits, their values cut with an ellipsis."""
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    if max_width is not None and shrink:
+        for column in shrink:
+            excess = sum(widths) + 2 * (len(widths) - 1) - max_width
+            floor = max(len(headers[column]), 16)
+            if excess > 0 and widths[column] > floor:
+                widths[column] -= min(excess, widths[column] - floor)
+        cells = [[cut(c, widths[i]) for i, c in enumerate(row)] for row in cells]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -111,42 +135,75 @@ def summary(report: SyncReport) -> str:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; one log line per model otherwise."""
+    """What a run shows while it goes, on stderr.
+
+    On a terminal: one bar that advances as each Hub lookup finishes (models resolved of total, failures so
+    far, Hub requests used). Otherwise: one log line per model as its lookup finishes (each with its own
+    timestamp), then one per model outcome at merge time. Pass :meth:`lookup` as ``on_lookup`` and the
+    object itself as ``progress``.
+    """
+
+    WIDTH = 30
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.failures = 0
 
+    def lookup(self, event: Lookup) -> None:
+        if self.tty:
+            filled = int(self.WIDTH * event.done / max(event.total, 1))
+            self.stream.write(
+                f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {event.done}/{event.total} models resolved, "
+                f"{event.failures} failed, {event.hub_requests} Hub requests"
+            )
+            if event.done == event.total:
+                self.stream.write("\n")
+            self.stream.flush()
+            return
+        failed = event.error_kind is not None
+        log.log(
+            logging.WARNING if failed else logging.INFO,
+            "hub %s (%s): %s [%d/%d, %d failed, %d Hub requests]",
+            event.model_id,
+            event.repo,
+            f"lookup failed ({event.error_kind})" if failed else f"resolved at {(event.commit or '')[:12]}",
+            event.done,
+            event.total,
+            event.failures,
+            event.hub_requests,
+            extra={
+                "model_id": event.model_id,
+                "status": "lookup_failed" if failed else "resolved",
+                "commit": event.commit,
+                "error_kind": event.error_kind,
+                "error": event.error,
+                "progress": f"{event.done}/{event.total}",
+                "hub_requests": event.hub_requests,
+            },
+        )
+
     def __call__(self, outcome: ModelOutcome, done: int, total: int) -> None:
         if outcome.status in (FAILED, UNRESOLVED):
             self.failures += 1
         if self.tty:
-            width = 30
-            filled = int(width * done / max(total, 1))
-            self.stream.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} models, {self.failures} failed"
-            )
-            if done == total:
-                self.stream.write("\n")
-            self.stream.flush()
-        else:
-            level = logging.WARNING if outcome.status in (FAILED, UNRESOLVED) else logging.INFO
-            log.log(
-                level,
-                "model %s: %s",
-                outcome.model_id,
-                outcome.status,
-                extra={
-                    "model_id": outcome.model_id,
-                    "status": outcome.status,
-                    "commit": outcome.commit,
-                    "context_length": outcome.context_length,
-                    "error_kind": outcome.error_kind,
-                    "error": outcome.error,
-                    "progress": f"{done}/{total}",
-                },
-            )
+            return  # the bar moved with the lookups; the summary table follows
+        level = logging.WARNING if outcome.status in (FAILED, UNRESOLVED) else logging.INFO
+        log.log(
+            level,
+            "model %s: %s",
+            outcome.model_id,
+            outcome.status,
+            extra={
+                "model_id": outcome.model_id,
+                "status": outcome.status,
+                "commit": outcome.commit,
+                "context_length": outcome.context_length,
+                "error_kind": outcome.error_kind,
+                "error": outcome.error,
+                "progress": f"{done}/{total}",
+            },
+        )
 
 
 def format_runs(runs: list[dict[str, Any]]) -> str:
@@ -163,12 +220,12 @@ def format_runs(runs: list[dict[str, Any]]) -> str:
             r["synced"],
             r["unchanged"],
             r["failed"],
-            ", ".join(sorted(r["errors"]))[:60],
+            ", ".join(sorted(r["errors"])),
         )
         for r in runs
     ]
     return table(("run", "started (UTC)", "took", "trigger", "host:pid", "outcome", "synced", "unchanged",
-                  "failed", "failing models"), rows)  # fmt: skip
+                  "failed", "failing models"), rows, max_width=COLUMNS, shrink=(4, 9))  # fmt: skip
 
 
 def _duration(run: dict[str, Any]) -> str:
@@ -268,7 +325,7 @@ VALUE_WIDTH = 60
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
+    return cut(text, VALUE_WIDTH)
 
 
 def format_explanation(explanation: dict[str, Any]) -> str:
@@ -282,9 +339,14 @@ def format_explanation(explanation: dict[str, Any]) -> str:
     if not explanation["in_openrouter_view"]:
         head += "  (not in the OpenRouter view: catalog view only)"
     rows = [(f["field"], f["view"], _clip(_short(f["value"])), f["source"]) for f in explanation["fields"]]
-    text = head + "\n" + table(("field", "view", "value", "source"), rows)
-    if any(len(_short(f["value"])) > VALUE_WIDTH for f in explanation["fields"]):
-        text += "\n(long values are cut at ...; `syncer explain ID --json` has them whole)"
+    body = table(("field", "view", "value", "source"), rows, max_width=COLUMNS, shrink=(2, 3))
+    text = cut(head, COLUMNS) + "\n" + body
+    if (
+        "…" in body
+        or "…" in text
+        or any(len(_short(f["value"])) > VALUE_WIDTH for f in explanation["fields"])
+    ):
+        text += "\n(long values are cut with …; `syncer explain ID --json` has them whole)"
     if explanation["warnings"]:
         text += "\nwarnings:\n" + "\n".join(f"  - {w}" for w in explanation["warnings"])
     if explanation["last_error"]:

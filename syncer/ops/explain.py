@@ -66,7 +66,7 @@ def explain_entry(
 
 
 def explain_model(*, settings: Settings, model_id: str) -> dict[str, Any]:
-    with Store.open(settings.database_url) as store:
+    with Store.open(settings.database_url, create=False) as store:
         store.check_schema()
         entry, facts = store.listing_entry(model_id)
     if entry is None:

@@ -10,7 +10,7 @@ from syncer.store.models import SyncRun
 
 
 def list_runs(*, settings: Settings, limit: int) -> list[dict[str, Any]]:
-    with Store.open(settings.database_url) as store:
+    with Store.open(settings.database_url, create=False) as store:
         store.check_schema()
         return [run_as_dict(run) for run in store.recent_runs(limit=limit)]
 

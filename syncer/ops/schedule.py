@@ -67,7 +67,46 @@ def run_and_record(*, settings: Settings, trigger: str, **options: Any) -> SyncR
         write_textfile_for(settings)
         raise
     write_textfile_for(settings)
+    log.info(
+        "sync run %s finished (%s, %s): %d synced, %d unchanged, %d failed of %d models in %.1fs",
+        report.run_id,
+        trigger,
+        report.outcome,
+        report.count(ModelStatus.SYNCED),
+        report.count(ModelStatus.UNCHANGED),
+        len(report.failed),
+        len(report.outcomes),
+        _duration(report),
+        extra={"run": run_record(report, trigger)},
+    )
     return report
+
+
+def _duration(report: SyncReport) -> float:
+    return round(((report.finished_at or report.started_at) - report.started_at).total_seconds(), 3)
+
+
+def run_record(report: SyncReport, trigger: str) -> dict[str, Any]:
+    """A run's summary as one structured object (the ``run`` field of its JSON log record)."""
+    return {
+        "run_id": report.run_id,
+        "trigger": str(trigger),
+        "outcome": str(report.outcome),
+        "counts": {
+            "models": len(report.outcomes),
+            "synced": report.count(ModelStatus.SYNCED),
+            "unchanged": report.count(ModelStatus.UNCHANGED),
+            "failed": len(report.failed),
+            "skipped": report.count(ModelStatus.SKIPPED),
+        },
+        "hub_requests": dict(report.requests),
+        "hub_errors": dict(report.errors),
+        "duration_seconds": _duration(report),
+        "started_at": report.started_at.isoformat(),
+        "snapshots_changed": dict(report.changed),
+        "held": list(report.held_reasons),
+        "failing_models": sorted(o.model_id for o in report.failed),
+    }
 
 
 # -- the scheduler -----------------------------------------------------------------------------------------
@@ -156,17 +195,7 @@ class SyncScheduler:
                 self._idle.notify_all()
 
     def _default_sync(self, stop: threading.Event) -> object:
-        report = run_and_record(settings=self.settings, trigger=Trigger.SCHEDULE, stop=stop)
-        log.info(
-            "scheduled sync done (run %s, %s): %d synced, %d unchanged, %d failed of %d models",
-            report.run_id,
-            report.outcome,
-            report.count(ModelStatus.SYNCED),
-            report.count(ModelStatus.UNCHANGED),
-            len(report.failed),
-            len(report.outcomes),
-        )
-        return report
+        return run_and_record(settings=self.settings, trigger=Trigger.SCHEDULE, stop=stop)
 
     def _on_event(self, event: JobExecutionEvent | JobSubmissionEvent) -> None:
         if event.code == EVENT_JOB_MAX_INSTANCES:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from syncer import snapshot as snap
+from syncer.errors import DatabaseMissingError
 from syncer.ops.history import run_as_dict
 from syncer.settings import Settings
 from syncer.store import Store
@@ -25,30 +26,35 @@ def _run(run: Any, now: datetime) -> dict[str, Any] | None:
     return {**run_as_dict(run), "age_seconds": age}
 
 
+def _failing(row: Any) -> dict[str, Any]:
+    return {
+        "model_id": row.model_id,
+        "repo": row.requested_repo,
+        "kind": row.last_error_kind,
+        "error": row.last_error,
+        "consecutive_failures": row.consecutive_failures,
+        "last_checked_at": row.checked_at.isoformat() if row.checked_at else None,
+        "last_good_fetch_at": row.fetched_at.isoformat() if row.fetched_at else None,
+        "never_resolved": row.commit_sha is None,
+    }
+
+
 def collect_status(*, settings: Settings, max_age: float | None = None) -> dict[str, Any]:
     threshold = settings.status_max_age if max_age is None else max_age
     now = datetime.now(UTC)
-    with Store.open(settings.database_url) as store:
-        last_success = last_run = None
-        failing: list[dict[str, Any]] = []
-        if store.current_revision() is not None:
-            store.check_schema()
-            last_success = store.last_success()
-            last_run = store.last_run()
-            failing = [
-                {
-                    "model_id": row.model_id,
-                    "repo": row.requested_repo,
-                    "kind": row.last_error_kind,
-                    "error": row.last_error,
-                    "consecutive_failures": row.consecutive_failures,
-                    "last_checked_at": row.checked_at.isoformat() if row.checked_at else None,
-                    "last_good_fetch_at": row.fetched_at.isoformat() if row.fetched_at else None,
-                    "never_resolved": row.commit_sha is None,
-                }
-                for row in store.failing_models()
-            ]
-        holder = store.lock_holder()
+    last_success = last_run = holder = None
+    failing: list[dict[str, Any]] = []
+    database_missing = None
+    try:
+        with Store.open(settings.database_url, create=False) as store:
+            if store.current_revision() is not None:
+                store.check_schema()
+                last_success = store.last_success()
+                last_run = store.last_run()
+                failing = [_failing(row) for row in store.failing_models()]
+            holder = store.lock_holder()
+    except DatabaseMissingError as exc:  # never synced here: as stale as an empty database; nothing created
+        database_missing = str(exc)
 
     snapshots = {}
     for name, file_name in snap.FILE_NAMES.items():
@@ -67,7 +73,9 @@ def collect_status(*, settings: Settings, max_age: float | None = None) -> dict[
 
     problems = []
     success = _run(last_success, now)
-    if success is None:
+    if database_missing is not None:
+        problems.append(database_missing)
+    elif success is None:
         problems.append("no sync run has published snapshots yet")
     elif success["age_seconds"] > threshold:
         problems.append(

@@ -21,7 +21,7 @@ from syncer.store.models import PublishedSnapshot
 
 def snapshot_diff(*, settings: Settings) -> dict[str, Any]:
     """The held change if one is pending, else what the last publish changed."""
-    with Store.open(settings.database_url) as store:
+    with Store.open(settings.database_url, create=False) as store:
         store.check_schema()
         rows = store.snapshots(name=snap.OPENROUTER, limit=50)
     current_file = snap.read_current(settings.snapshot_dir, snap.OPENROUTER)
@@ -72,7 +72,7 @@ def rollback(*, settings: Settings, snapshot_id: int | None = None) -> list[dict
 
 
 def list_snapshots(*, settings: Settings, limit: int = 20) -> list[dict[str, Any]]:
-    with Store.open(settings.database_url) as store:
+    with Store.open(settings.database_url, create=False) as store:
         store.check_schema()
         rows = store.snapshots(limit=limit)
     return [

@@ -203,11 +203,12 @@ class Store:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, url: str) -> Iterator[Store]:
+    def open(cls, url: str, *, create: bool = True) -> Iterator[Store]:
         """The store of ``url`` for the body; a database that cannot be reached or used (down, missing,
         refused, a connection lost mid-transaction) becomes a StoreUnavailableError naming the URL
-        (password masked) and the cause."""
-        engine = schema.make_engine(url)
+        (password masked) and the cause. ``create=False`` (read-only commands): a missing SQLite file is
+        a DatabaseMissingError, and neither it nor its folder is created."""
+        engine = schema.make_engine(url, create=create)
         try:
             yield cls(engine)
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:

@@ -1,6 +1,7 @@
 """The store's engine and schema state: one engine per URL, and the Alembic glue (head, current, upgrade).
 
-The migrations are the top-level ``migrations/`` folder of the project.
+The migrations are the top-level ``migrations/`` folder of the project; a wheel ships that folder as
+``syncer/_migrations`` (see setup.py), and :data:`MIGRATIONS_DIR` is whichever of the two exists.
 """
 
 from __future__ import annotations
@@ -14,19 +15,42 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
-from syncer.errors import SchemaAheadError, SchemaBehindError, StoreError
+from syncer.errors import DatabaseMissingError, SchemaAheadError, SchemaBehindError, StoreError
 from syncer.store.models import Base
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+def _migrations_dir() -> Path:
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "_migrations"  # an installed wheel
+    if (installed / "env.py").is_file():
+        return installed
+    return package.parent / "migrations"  # a checkout (editable install)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for any supported URL; creates the folder of a SQLite file and enforces its FKs."""
+MIGRATIONS_DIR = _migrations_dir()
+
+
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine for any supported URL; enforces a SQLite file's FKs.
+
+    ``create``: a SQLite file (and its folder) is created when missing. Read-only commands pass False: a
+    missing file is then a :class:`DatabaseMissingError`, and the file is opened ``mode=rw`` so that SQLite
+    cannot create it either (PostgreSQL and MariaDB never create a database on connect).
+    """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"future": True}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            if create:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            else:
+                if not Path(database).is_file():
+                    raise DatabaseMissingError(database)
+                parsed = parsed.set(
+                    database=f"file:{Path(database).resolve()}",
+                    query={**parsed.query, "mode": "rw", "uri": "true"},
+                )
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
