@@ -17,6 +17,7 @@ OpenRouter view. The report says which.
 
 from __future__ import annotations
 
+import getpass
 import os
 import socket
 import threading
@@ -160,14 +161,17 @@ def _run(
     if merged.issues:
         raise CatalogError(catalog.path, merged.issues)
 
-    # Stage 5: render, validate and review the views.
+    # Stage 5: render, validate and review the views (an approval publishes only the held change itself).
     views = publish.render_views(merged.merged)
+    pending = {name: (row.id, row.sha256) for name, row in store.pending_held().items()} if approve else {}
     verdict = publish.review(
         settings.snapshot_dir,
         views,
         still_flagged={m.id for m in catalog.models if m.openrouter is not None},
         max_removed_share=settings.publish_max_removed_share,
         approve=approve,
+        pending=pending,
+        approver=_approver() if approve else None,
     )
 
     # Stage 6: one transaction for catalog, facts and merged records.
@@ -188,7 +192,9 @@ def _run(
         outcomes=merged.outcomes,
         changed=changed,
         requests=dict(client.counter.requests),
-        message=run_message(merged.outcomes, not_looked_up),
+        message=_join(
+            run_message(merged.outcomes, not_looked_up), _approval_message(approve, pending, verdict)
+        ),
         held_reasons=verdict.held_reasons,
         diff=verdict.diff.as_dict(),
         errors=dict(client.counter.errors),
@@ -204,5 +210,34 @@ def _run(
         hub_requests=report.requests,
         message=report.message,
         snapshots=records,
+        settle_held=views.rendered,
+        approved=verdict.approved.values(),
     )
     return report
+
+
+def _approver() -> str:
+    """Who approves: the login name (the invoking user under sudo) and the host."""
+    try:
+        user = os.environ.get("SUDO_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container's random uid)
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _approval_message(
+    approve: bool, pending: dict[str, tuple[int, str]], verdict: publish.Review
+) -> str | None:
+    if not approve:
+        return None
+    if verdict.approved:
+        ids = ", ".join(str(i) for i in sorted(verdict.approved.values()))
+        return f"approved by {verdict.approver}: published held snapshot {ids}"
+    if pending:
+        ids = ", ".join(str(i) for i, _ in sorted(pending.values()))
+        return f"--approve refused: the held snapshot {ids} is not what this run produced"
+    return "--approve: no change was held, nothing to approve"
+
+
+def _join(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p) or None
