@@ -35,7 +35,7 @@ from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, merge_all,
 from syncer.resolve import make_hub_client, resolve_models
 from syncer.settings import Settings
 from syncer.states import ModelStatus, RunOutcome
-from syncer.store import Store
+from syncer.store import SnapshotRecord, Store
 
 __all__ = ["ModelOutcome", "ProgressCallback", "SyncReport", "run_sync"]
 
@@ -53,6 +53,8 @@ class SyncReport:
     held_reasons: list[str] = field(default_factory=list)
     diff: dict[str, Any] | None = None
     errors: dict[str, int] = field(default_factory=dict)
+    #: no Hub lookup succeeded: the run confirmed nothing, so it published nothing (outcome ``error``)
+    outage: bool = False
 
     @property
     def failed(self) -> list[ModelOutcome]:
@@ -68,6 +70,8 @@ class SyncReport:
 
     @property
     def outcome(self) -> RunOutcome:
+        if self.outage:
+            return RunOutcome.ERROR
         if self.held:
             return RunOutcome.HELD
         return RunOutcome.OK if self.exit_code == 0 else RunOutcome.PARTIAL
@@ -87,6 +91,7 @@ class SyncReport:
             "hub_errors": self.errors,
             "message": self.message,
             "held": self.held_reasons,
+            "outage": self.outage,
             "diff": self.diff,
             "models": [asdict(o) for o in self.outcomes],
         }
@@ -178,12 +183,18 @@ def _run(
     store.save_sync(models=catalog.models, facts=merged.facts, merged=merged.merged, statuses=merged.statuses,
                     now=now)  # fmt: skip
 
-    # Stage 7: publish, then record what was published and the run, together.
+    # Stage 7: publish, then record what was published and the run, together. A run in which no Hub lookup
+    # succeeded confirmed nothing: the files keep their bytes and their age, and it is no successful run.
     finished = _now()
-    live = {name: store.latest_live_hash(name) for name in views.rendered}
-    changed, records = publish.publish_views(
-        settings.snapshot_dir, views, verdict, run_id=run_id, published_at=finished, live_hashes=live
-    )
+    looked_up = [o for o in merged.outcomes if o.status != ModelStatus.SKIPPED and o.repo]
+    outage = bool(looked_up) and all(o.error_kind for o in looked_up)
+    if outage:
+        changed, records = dict.fromkeys(views.rendered, False), list[SnapshotRecord]()
+    else:
+        live = {name: store.latest_live_hash(name) for name in views.rendered}
+        changed, records = publish.publish_views(
+            settings.snapshot_dir, views, verdict, run_id=run_id, published_at=finished, live_hashes=live
+        )
     report = SyncReport(
         run_id=run_id,
         started_at=started,
@@ -198,6 +209,7 @@ def _run(
         held_reasons=verdict.held_reasons,
         diff=verdict.diff.as_dict(),
         errors=dict(client.counter.errors),
+        outage=outage,
     )
     store.finish_run(
         run_id,
@@ -210,7 +222,7 @@ def _run(
         hub_requests=report.requests,
         message=report.message,
         snapshots=records,
-        settle_held=views.rendered,
+        settle_held=() if outage else views.rendered,
         approved=verdict.approved.values(),
     )
     return report
