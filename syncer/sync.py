@@ -135,6 +135,13 @@ def run_sync(
         except SyncerError as exc:
             store.fail_run(run_id, finished_at=_now(), message=str(exc))
             raise
+        except Exception as exc:  # the store's own connection errors become StoreUnavailableError
+            unavailable = store.unavailable(exc)
+            store.fail_run(run_id, finished_at=_now(),
+                           message=str(unavailable or f"internal error: {type(exc).__name__}: {exc}"))  # fmt: skip
+            if unavailable is not None:
+                raise unavailable from exc
+            raise
 
 
 def _run(
@@ -149,6 +156,7 @@ def _run(
     stop: threading.Event | None,
     approve: bool,
 ) -> SyncReport:
+    snap.check_folder(settings.snapshot_dir)  # a folder that cannot take the files fails now (exit 73)
     prior = store.load_prior()
 
     # Stage 3: the Hub.

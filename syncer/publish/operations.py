@@ -80,6 +80,7 @@ def rollback(*, settings: Settings, snapshot_id: int | None = None) -> list[dict
                     if len(published) < 2:
                         raise PublishError(f"no earlier {snap.FILE_NAMES[name]} to roll back to")
                     targets.append(published[1])
+            snap.check_folder(settings.snapshot_dir)
             records = [
                 republish(
                     settings.snapshot_dir,

@@ -208,14 +208,24 @@ class Store:
         refused, a connection lost mid-transaction) becomes a StoreUnavailableError naming the URL
         (password masked) and the cause."""
         engine = schema.make_engine(url)
+        store = cls(engine)
         try:
-            yield cls(engine)
+            yield store
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            raise StoreUnavailableError(
+            raise store.unavailable(exc) or StoreUnavailableError(
                 engine.url.render_as_string(hide_password=True), _first_line(exc.orig or exc)
             ) from exc
         finally:
             engine.dispose()
+
+    def unavailable(self, exc: BaseException) -> StoreUnavailableError | None:
+        """``exc`` as the StoreUnavailableError it means (a connection refused, lost or unusable), or None
+        when it is not the database's: for callers that must record a run before re-raising."""
+        if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+            return None
+        return StoreUnavailableError(
+            self.engine.url.render_as_string(hide_password=True), _first_line(exc.orig or exc)
+        )
 
     # -- schema and lock ---------------------------------------------------------------------------------
     def check_schema(self, *, create_if_empty: bool = False) -> None:
