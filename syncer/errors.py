@@ -22,6 +22,7 @@ nothing below the CLI prints or exits.
     │       └── HubBadBodyError         a truncated or garbled answer (worth another attempt)
     ├── DerivationError                 a Hub file holds data the derivation refuses (kept per model)
     ├── PublishError                    a snapshot could not be built, validated or written
+    │   ├── SnapshotWriteError          SYNCER_SNAPSHOT_DIR cannot hold the snapshots        exit 73
     │   ├── SnapshotInvalidError        the snapshot breaks the listing spec (never written)
     │   └── PublishHeldError            the publish guard held a suspicious change
     └── SnapshotRejectedError           `syncer serve`: a file on disk is unreadable or invalid (the last good
@@ -204,6 +205,19 @@ class HubBadBodyError(HubDataError):
 
 class PublishError(SyncerError):
     pass
+
+
+class SnapshotWriteError(PublishError):
+    """The snapshot folder cannot be used: not a directory, not writable, a file's name taken by a folder."""
+
+    exit_code = 73  # EX_CANTCREAT (sysexits.h)
+
+    def __init__(self, folder: Path | str, cause: str) -> None:
+        self.folder, self.cause = str(folder), cause
+        super().__init__(
+            f"cannot write the snapshots to SYNCER_SNAPSHOT_DIR={self.folder}: {cause}; "
+            "the published snapshots are untouched"
+        )
 
 
 class SnapshotRejectedError(SyncerError):

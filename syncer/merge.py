@@ -159,7 +159,8 @@ def run_message(outcomes: Sequence[ModelOutcome], not_looked_up: int) -> str | N
         kinds = Counter(o.error_kind for o in failed).most_common(1)[0][0]
         parts.append(
             f"every Hub lookup failed ({len(failed)} models, mostly {kinds}): the Hub looks unreachable; "
-            "every model keeps its last good facts"
+            "every model keeps its last good facts; nothing was confirmed, so nothing was published "
+            "(the run is recorded as error)"
         )
     if not_looked_up:
         parts.append(f"stopped early: {not_looked_up} model(s) not looked up")

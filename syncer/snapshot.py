@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from syncer.errors import PublishError, SnapshotInvalidError
+from syncer.errors import SnapshotInvalidError, SnapshotWriteError
 from syncer.formats import validate_catalog_document, validate_openrouter_document
 
 OPENROUTER = "openrouter"
@@ -76,9 +76,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise PublishError(
-            f"cannot write {path}: {exc.strerror or exc}; the previous snapshot is untouched"
-        ) from exc
+        raise SnapshotWriteError(folder, f"cannot write {path.name}: {exc.strerror or exc}") from exc
     _fsync_folder(folder)
 
 
@@ -90,7 +88,7 @@ def _fsync_folder(folder: Path) -> None:
     try:
         os.fsync(fd)
     except OSError as exc:
-        raise PublishError(f"cannot fsync {folder}: {exc.strerror or exc}") from exc
+        raise SnapshotWriteError(folder, f"cannot fsync the folder: {exc.strerror or exc}") from exc
     finally:
         os.close(fd)
 
@@ -104,6 +102,31 @@ def remove_stray_temp_files(folder: Path) -> list[Path]:
                 stray.unlink()
                 removed.append(stray)
     return removed
+
+
+def check_folder(folder: Path) -> None:
+    """Raise SnapshotWriteError unless ``folder`` is (or can be made) a writable directory in which every
+    snapshot name is free for a file: checked before a run does any work, so a bad SYNCER_SNAPSHOT_DIR fails
+    at once with its cause instead of after the Hub stage."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise SnapshotWriteError(folder, "it exists and is not a directory") from None
+    except OSError as exc:
+        raise SnapshotWriteError(folder, f"cannot create it: {exc.strerror or exc}") from exc
+    if not folder.is_dir():
+        raise SnapshotWriteError(folder, "it is not a directory")
+    for file_name in FILE_NAMES.values():
+        target = folder / file_name
+        if target.is_dir():
+            raise SnapshotWriteError(folder, f"{file_name} in it is a directory, not a file")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".syncer-write-check.", dir=folder)
+    except OSError as exc:
+        raise SnapshotWriteError(folder, f"not writable: {exc.strerror or exc}") from exc
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 def read_current(folder: Path, name: str) -> bytes | None:

@@ -46,6 +46,8 @@ class SnapshotState(StrEnum):
     PUBLISHED = "published"  # written to the snapshot folder by a run
     HELD = "held"  # stopped by the publish guard, never written
     ROLLBACK = "rollback"  # an earlier snapshot written again by `syncer snapshot rollback`
+    APPROVED = "approved"  # held, then published unchanged by `sync now --approve` (see its published row)
+    REJECTED = "rejected"  # held, never published: a later run, approval or rollback replaced it
 
     @classmethod
     def live(cls) -> tuple[SnapshotState, ...]:

@@ -17,6 +17,7 @@ OpenRouter view. The report says which.
 
 from __future__ import annotations
 
+import getpass
 import os
 import socket
 import threading
@@ -34,7 +35,7 @@ from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, merge_all,
 from syncer.resolve import LookupCallback, make_hub_client, resolve_models
 from syncer.settings import Settings
 from syncer.states import ModelStatus, RunOutcome, Trigger
-from syncer.store import Store
+from syncer.store import SnapshotRecord, Store
 
 __all__ = ["ModelOutcome", "ProgressCallback", "SyncReport", "run_sync"]
 
@@ -52,6 +53,8 @@ class SyncReport:
     held_reasons: list[str] = field(default_factory=list)
     diff: dict[str, Any] | None = None
     errors: dict[str, int] = field(default_factory=dict)
+    #: no Hub lookup succeeded: the run confirmed nothing, so it published nothing (outcome ``error``)
+    outage: bool = False
 
     @property
     def failed(self) -> list[ModelOutcome]:
@@ -67,6 +70,8 @@ class SyncReport:
 
     @property
     def outcome(self) -> RunOutcome:
+        if self.outage:
+            return RunOutcome.ERROR
         if self.held:
             return RunOutcome.HELD
         return RunOutcome.OK if self.exit_code == 0 else RunOutcome.PARTIAL
@@ -86,6 +91,7 @@ class SyncReport:
             "hub_errors": self.errors,
             "message": self.message,
             "held": self.held_reasons,
+            "outage": self.outage,
             "diff": self.diff,
             "models": [asdict(o) for o in self.outcomes],
         }
@@ -130,6 +136,13 @@ def run_sync(
         except SyncerError as exc:
             store.fail_run(run_id, finished_at=_now(), message=str(exc))
             raise
+        except Exception as exc:  # the store's own connection errors become StoreUnavailableError
+            unavailable = store.unavailable(exc)
+            store.fail_run(run_id, finished_at=_now(),
+                           message=str(unavailable or f"internal error: {type(exc).__name__}: {exc}"))  # fmt: skip
+            if unavailable is not None:
+                raise unavailable from exc
+            raise
 
 
 def _run(
@@ -145,6 +158,7 @@ def _run(
     approve: bool,
     on_lookup: LookupCallback | None = None,
 ) -> SyncReport:
+    snap.check_folder(settings.snapshot_dir)  # a folder that cannot take the files fails now (exit 73)
     prior = store.load_prior()
 
     # Stage 3: the Hub.
@@ -162,26 +176,35 @@ def _run(
     if merged.issues:
         raise CatalogError(catalog.path, merged.issues)
 
-    # Stage 5: render, validate and review the views.
+    # Stage 5: render, validate and review the views (an approval publishes only the held change itself).
     views = publish.render_views(merged.merged)
+    pending = {name: (row.id, row.sha256) for name, row in store.pending_held().items()} if approve else {}
     verdict = publish.review(
         settings.snapshot_dir,
         views,
         still_flagged={m.id for m in catalog.models if m.openrouter is not None},
         max_removed_share=settings.publish_max_removed_share,
         approve=approve,
+        pending=pending,
+        approver=_approver() if approve else None,
     )
 
     # Stage 6: one transaction for catalog, facts and merged records.
     store.save_sync(models=catalog.models, facts=merged.facts, merged=merged.merged, statuses=merged.statuses,
                     now=now)  # fmt: skip
 
-    # Stage 7: publish, then record what was published and the run, together.
+    # Stage 7: publish, then record what was published and the run, together. A run in which no Hub lookup
+    # succeeded confirmed nothing: the files keep their bytes and their age, and it is no successful run.
     finished = _now()
-    live = {name: store.latest_live_hash(name) for name in views.rendered}
-    changed, records = publish.publish_views(
-        settings.snapshot_dir, views, verdict, run_id=run_id, published_at=finished, live_hashes=live
-    )
+    looked_up = [o for o in merged.outcomes if o.status != ModelStatus.SKIPPED and o.repo]
+    outage = bool(looked_up) and all(o.error_kind for o in looked_up)
+    if outage:
+        changed, records = dict.fromkeys(views.rendered, False), list[SnapshotRecord]()
+    else:
+        live = {name: store.latest_live_hash(name) for name in views.rendered}
+        changed, records = publish.publish_views(
+            settings.snapshot_dir, views, verdict, run_id=run_id, published_at=finished, live_hashes=live
+        )
     report = SyncReport(
         run_id=run_id,
         started_at=started,
@@ -190,10 +213,13 @@ def _run(
         outcomes=merged.outcomes,
         changed=changed,
         requests=dict(client.counter.requests),
-        message=run_message(merged.outcomes, not_looked_up),
+        message=_join(
+            run_message(merged.outcomes, not_looked_up), _approval_message(approve, pending, verdict)
+        ),
         held_reasons=verdict.held_reasons,
         diff=verdict.diff.as_dict(),
         errors=dict(client.counter.errors),
+        outage=outage,
     )
     store.finish_run(
         run_id,
@@ -206,5 +232,34 @@ def _run(
         hub_requests=report.requests,
         message=report.message,
         snapshots=records,
+        settle_held=() if outage else views.rendered,
+        approved=verdict.approved.values(),
     )
     return report
+
+
+def _approver() -> str:
+    """Who approves: the login name (the invoking user under sudo) and the host."""
+    try:
+        user = os.environ.get("SUDO_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container's random uid)
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _approval_message(
+    approve: bool, pending: dict[str, tuple[int, str]], verdict: publish.Review
+) -> str | None:
+    if not approve:
+        return None
+    if verdict.approved:
+        ids = ", ".join(str(i) for i in sorted(verdict.approved.values()))
+        return f"approved by {verdict.approver}: published held snapshot {ids}"
+    if pending:
+        ids = ", ".join(str(i) for i, _ in sorted(pending.values()))
+        return f"--approve refused: the held snapshot {ids} is not what this run produced"
+    return "--approve: no change was held, nothing to approve"
+
+
+def _join(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p) or None

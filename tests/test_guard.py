@@ -191,3 +191,108 @@ pricing = {{ prompt = "{price}", completion = "0.2" }}
     ]
     assert {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()} == published
     assert run_sync(settings=settings, approve=True).exit_code == 0
+
+
+def test_approve_publishes_only_the_held_change_that_was_reviewed(
+    database_url, mirror, make_settings, monkeypatch, tmp_path, capsys
+) -> None:
+    catalog, settings = _setup(tmp_path, mirror, make_settings, monkeypatch, database_url)
+    assert main(["sync", "now"]) == 0
+    published = {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()}
+
+    catalog.write_text(catalog_toml(TWO_MODELS, prompt={"qwen": "10"}))  # 100x: held, then reviewed
+    assert main(["sync", "now"]) == 1
+    capsys.readouterr()
+    assert main(["snapshot", "diff", "--json"]) == 0
+    reviewed = json.loads(capsys.readouterr().out)
+    assert {"model_id": "qwen", "field": "pricing.prompt", "old": "0.1", "new": "10"} in reviewed["diff"][
+        "changed"
+    ]
+
+    catalog.write_text(catalog_toml(TWO_MODELS, prompt={"qwen": "100000"}))  # a worse typo, never reviewed
+    assert main(["sync", "now", "--approve"]) == 1
+    out = capsys.readouterr().out
+    assert "PUBLISH HELD" in out and "no longer what this run produced" in out
+    assert {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()} == published
+
+    assert main(["snapshot", "diff", "--json"]) == 0  # the new result is what is pending now
+    pending = json.loads(capsys.readouterr().out)
+    assert pending["snapshot_id"] != reviewed["snapshot_id"]
+    assert {"model_id": "qwen", "field": "pricing.prompt", "old": "0.1", "new": "100000"} in pending["diff"][
+        "changed"
+    ]
+
+    assert main(["sync", "now", "--approve"]) == 0  # the same result again: exactly what diff showed
+    listed = json.loads((settings.snapshot_dir / "openrouter.json").read_text())
+    assert next(e for e in listed["data"] if e["id"] == "qwen")["pricing"]["prompt"] == "100000"
+
+    capsys.readouterr()
+    assert main(["runs", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert (
+        "approved by " in runs[0]["message"]
+        and f"held snapshot {pending['snapshot_id']}" in runs[0]["message"]
+    )
+    assert "--approve refused" in runs[1]["message"] and runs[1]["outcome"] == "held"
+    assert main(["snapshot", "list", "--json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows[reviewed["snapshot_id"]]["status"] == "rejected"
+    assert rows[pending["snapshot_id"]]["status"] == "approved"
+    assert any(
+        (r["note"] or "").startswith("approved by ") and r["status"] == "published" for r in rows.values()
+    )
+
+
+def test_rollback_refuses_a_held_or_rejected_snapshot(
+    mirror, make_settings, monkeypatch, tmp_path, capsys
+) -> None:
+    catalog, settings = _setup(tmp_path, mirror, make_settings, monkeypatch)
+    assert main(["sync", "now"]) == 0
+    published = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in settings.snapshot_dir.iterdir()}
+    catalog.write_text(catalog_toml(TWO_MODELS, prompt={"qwen": "10"}))
+    assert main(["sync", "now"]) == 1
+    capsys.readouterr()
+    assert main(["snapshot", "diff", "--json"]) == 0
+    held_id = json.loads(capsys.readouterr().out)["snapshot_id"]
+
+    assert main(["snapshot", "rollback", str(held_id)]) == 2
+    err = capsys.readouterr().err
+    assert f"snapshot {held_id}" in err and "held" in err and "--approve" in err
+    assert {
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in settings.snapshot_dir.iterdir()
+    } == published
+
+    catalog.write_text(
+        catalog_toml(TWO_MODELS, prompt={"qwen": "11"})
+    )  # held again: the first one is rejected
+    assert main(["sync", "now"]) == 1
+    capsys.readouterr()
+    assert main(["snapshot", "rollback", str(held_id)]) == 2
+    assert "rejected" in capsys.readouterr().err
+    assert {
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in settings.snapshot_dir.iterdir()
+    } == published
+
+
+def test_diff_shows_a_held_change_of_the_catalog_view(
+    mirror, make_settings, monkeypatch, tmp_path, capsys
+) -> None:
+    catalog, _ = _setup(tmp_path, mirror, make_settings, monkeypatch)
+    catalog_only = """
+[[models]]
+id = "llava"
+hugging_face_id = "llava-hf/llava-1.5-7b-hf"
+max_output_length = 1024
+pricing = {{ prompt = "{price}", completion = "0.2" }}
+"""
+    catalog.write_text(catalog_toml(TWO_MODELS) + catalog_only.format(price="0.1"))
+    assert main(["sync", "now"]) == 0
+    catalog.write_text(catalog_toml(TWO_MODELS) + catalog_only.format(price="0"))
+    assert main(["sync", "now"]) == 1
+    capsys.readouterr()
+    assert main(["snapshot", "diff"]) == 0
+    out = capsys.readouterr().out
+    assert "catalog view" in out and "llava" in out and "pricing.prompt.amount" in out
+    assert main(["snapshot", "diff", "--json"]) == 0
+    changed = json.loads(capsys.readouterr().out)["catalog_diff"]["changed"]
+    assert {"model_id": "llava", "field": "pricing.prompt.amount", "old": "0.1", "new": "0"} in changed

@@ -124,3 +124,75 @@ def test_metrics_file_is_left_alone_when_not_configured(database_url, mirror, tm
     env = syncer_env(database_url, mirror.url, tmp_path)
     assert run_cli(env, "sync", "now").returncode == 0
     assert not list(Path(tmp_path).rglob("*.prom"))
+
+
+def test_an_outage_confirms_nothing_and_status_says_so(database_url, private_mirror, tmp_path):
+    """A permanently wrong HF_ENDPOINT: every lookup fails. Today's failure: the run was `partial`, the last
+    successful run, refreshed the files' mtime and the last-success metric, and status said OK forever."""
+    import os
+
+    hub = private_mirror(MIRROR_REPOS)
+    textfile = tmp_path / "syncer.prom"
+    env = syncer_env(database_url, hub.url, tmp_path, SYNCER_METRICS_TEXTFILE=str(textfile))
+    assert run_cli(env, "sync", "now").returncode == 0
+    first_success = parse_metrics(textfile.read_text())[("syncer_last_success_timestamp_seconds", ())]
+    snapshots = sorted((tmp_path / "snapshots").iterdir())
+    for path in snapshots:
+        os.utime(path, (1_000_000_000, 1_000_000_000))  # confirmed long ago
+
+    outage = run_cli({**env, "HF_ENDPOINT": "http://127.0.0.1:9"}, "sync", "now")
+    assert outage.returncode == 1, outage.stdout + outage.stderr
+    assert "every Hub lookup failed" in outage.stdout
+    assert [p.stat().st_mtime for p in snapshots] == [1_000_000_000] * len(snapshots)
+    metrics = parse_metrics(textfile.read_text())
+    assert metrics[("syncer_last_success_timestamp_seconds", ())] == first_success
+    assert metrics[("syncer_last_run_outcome", (("outcome", "error"),))] == 1
+
+    status = json.loads(run_cli(env, "status", "--json").stdout)
+    assert status["last_run"]["outcome"] == "error"
+    assert status["last_success"]["id"] == status["last_run"]["id"] - 1
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:  # the confirming run is two hours old now
+            conn.execute(
+                sa.update(SyncRun)
+                .where(SyncRun.id == status["last_success"]["id"])
+                .values(finished_at=datetime.now(UTC) - timedelta(hours=2))
+            )
+    finally:
+        engine.dispose()
+    stale = run_cli(env, "status", "--max-age", "3600")
+    assert stale.returncode == 1, stale.stdout
+    assert "STALE" in stale.stdout and "last successful run is" in stale.stdout
+
+
+def test_status_fails_on_a_held_run_a_missing_file_and_most_models_failing(private_mirror, tmp_path):
+    hub = private_mirror(MIRROR_REPOS)
+    catalog = tmp_path / "catalog.toml"
+    text = (PROJECT_ROOT / "config" / "catalog.toml").read_text()
+    catalog.write_text(text)
+    env = syncer_env(f"sqlite:///{tmp_path / 'db.sqlite'}", hub.url, tmp_path, SYNCER_CATALOG=str(catalog))
+    assert run_cli(env, "sync", "now").returncode == 0
+    assert run_cli(env, "status").returncode == 0
+
+    (tmp_path / "snapshots" / "catalog.json").unlink()
+    missing = run_cli(env, "status")
+    assert missing.returncode == 1 and "catalog.json is missing" in missing.stdout, missing.stdout
+    assert run_cli(env, "sync", "now").returncode == 0  # written again
+
+    hub.set_faults({repo: {"mode": "status", "status": 503} for repo in
+                    ("Qwen/Qwen3.5-9B", "meta-llama/Llama-3.1-8B-Instruct", "openai/gpt-oss-20b",
+                     "google/gemma-2-9b-it")})  # fmt: skip
+    assert run_cli(env, "sync", "now").returncode == 1
+    failing = run_cli(env, "status")
+    assert failing.returncode == 1 and "4 of 6 models are failing" in failing.stdout, failing.stdout
+    hub.set_faults({})
+
+    prices = re.findall(r'prompt = "([^"]+)"', text)
+    catalog.write_text(text.replace(f'prompt = "{prices[0]}"', 'prompt = "1000"', 1))  # a typo: held
+    assert run_cli(env, "sync", "now").returncode == 1
+    held = run_cli(env, "status", "--json")
+    assert held.returncode == 1
+    problems = json.loads(held.stdout)["problems"]
+    assert any("held" in p and "sync now --approve" in p for p in problems), problems

@@ -231,7 +231,15 @@ def status(max_age: float | None, as_json: bool) -> int:
     from syncer.cli.present import format_status
     from syncer.ops.status import collect_status
 
-    result = collect_status(settings=_settings(), max_age=max_age)
+    try:
+        result = collect_status(settings=_settings(), max_age=max_age)
+    except SyncerError as exc:
+        if not as_json:
+            raise
+        # A script reading `status --json` gets JSON whatever broke (the database, a setting).
+        _print_json({"healthy": False, "exit_code": exc.exit_code, "problems": [str(exc)],
+                     "error": {"type": type(exc).__name__, "message": str(exc)}})  # fmt: skip
+        return exc.exit_code
     _show(result, as_json=as_json, text=format_status)
     return int(result["exit_code"])
 

@@ -357,9 +357,8 @@ def format_explanation(explanation: dict[str, Any]) -> str:
 
 
 def format_diff(result: Mapping[str, Any]) -> str:
-    if result["state"] == "none" or not result["diff"]:
+    if result["state"] == "none" or not (result["diff"] or result.get("catalog_diff")):
         return "nothing published yet"
-    diff = result["diff"]
     head = (
         f"PENDING (held by the guard, snapshot {result['snapshot_id']}):"
         if result["state"] == "pending"
@@ -367,14 +366,26 @@ def format_diff(result: Mapping[str, Any]) -> str:
     )
     lines = [head]
     lines += [f"  reason: {r}" for r in result.get("reasons", []) if r]
-    lines.append(f"  added: {', '.join(diff['added']) or '-'}")
-    lines.append(f"  removed: {', '.join(diff['removed']) or '-'}")
+    if result["diff"]:
+        lines += _diff_lines(result["diff"])
+    catalog_diff = result.get("catalog_diff")
+    if catalog_diff and (catalog_diff["added"] or catalog_diff["removed"] or catalog_diff["changed"]):
+        lines.append("catalog view (catalog.json):")
+        lines += _diff_lines(catalog_diff)
+    if result["state"] == "pending":
+        lines.append("publish exactly this with `syncer sync now --approve`; a run that produces anything else "
+                     "is held again")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _diff_lines(diff: Mapping[str, Any]) -> list[str]:
+    lines = [f"  added: {', '.join(diff['added']) or '-'}", f"  removed: {', '.join(diff['removed']) or '-'}"]
     if diff["changed"]:
         rows = [(c["model_id"], c["field"], c["old"], c["new"]) for c in diff["changed"]]
         lines.append(table(("model", "field", "old", "new"), rows))
     else:
         lines.append("  no field changed")
-    return "\n".join(lines)
+    return lines
 
 
 def format_snapshots(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -1,8 +1,10 @@
 """``syncer status``: what an operator (or cron's alerting) looks at first.
 
-Healthy means: a run published its snapshots (outcome ``ok`` or ``partial``) no longer than
-``SYNCER_STATUS_MAX_AGE`` seconds ago. Models failing are listed (they keep their last good facts) but do not
-by themselves make the worker unhealthy: the threshold is about the listing going stale as a whole.
+Healthy means all of: a run confirmed the listing (outcome ``ok`` or ``partial``: at least one Hub lookup
+succeeded and the snapshots were published) no longer than ``SYNCER_STATUS_MAX_AGE`` seconds ago; every
+snapshot file is there; the last finished run was not held by the publish guard; and no more than half of the
+models are failing. Each broken rule is one line of ``problems``. A few models failing are listed (they keep
+their last good facts) but do not by themselves make the worker unhealthy.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from syncer import snapshot as snap
 from syncer.errors import DatabaseMissingError
 from syncer.ops.history import run_as_dict
 from syncer.settings import Settings
+from syncer.states import RunOutcome
 from syncer.store import Store
 
 HEALTHY, STALE = 0, 1
@@ -42,8 +45,9 @@ def _failing(row: Any) -> dict[str, Any]:
 def collect_status(*, settings: Settings, max_age: float | None = None) -> dict[str, Any]:
     threshold = settings.status_max_age if max_age is None else max_age
     now = datetime.now(UTC)
-    last_success = last_run = holder = None
+    last_success = last_run = last_finished = holder = None
     failing: list[dict[str, Any]] = []
+    models = 0
     database_missing = None
     try:
         with Store.open(settings.database_url, create=False) as store:
@@ -51,6 +55,8 @@ def collect_status(*, settings: Settings, max_age: float | None = None) -> dict[
                 store.check_schema()
                 last_success = store.last_success()
                 last_run = store.last_run()
+                last_finished = store.last_run(finished=True)
+                models = sum(store.listing_states().values())
                 failing = [_failing(row) for row in store.failing_models()]
             holder = store.lock_holder()
     except DatabaseMissingError as exc:  # never synced here: as stale as an empty database; nothing created
@@ -81,6 +87,16 @@ def collect_status(*, settings: Settings, max_age: float | None = None) -> dict[
         problems.append(
             f"last successful run is {success['age_seconds']:.0f}s old (threshold {threshold:.0f}s)"
         )
+    problems += [
+        f"snapshot {info['path']} is missing" for info in snapshots.values() if success and not info["exists"]
+    ]
+    if last_finished is not None and last_finished.outcome == RunOutcome.HELD:
+        problems.append(
+            f"the last run (#{last_finished.id}) was held by the publish guard: review it with "
+            "`syncer snapshot diff`, publish it with `syncer sync now --approve` (or fix the catalog)"
+        )
+    if models and len(failing) * 2 > models:
+        problems.append(f"{len(failing)} of {models} models are failing (more than half)")
     return {
         "healthy": not problems,
         "exit_code": HEALTHY if not problems else STALE,

@@ -37,6 +37,10 @@ class Review:
 
     diff: ListingDiff
     held_reasons: list[str] = field(default_factory=list)
+    #: the held snapshots (file name -> snapshot id) this run publishes because ``--approve`` approved them
+    approved: dict[str, int] = field(default_factory=dict)
+    #: who approved them (user@host), recorded with the published snapshots and the run
+    approver: str | None = None
 
     @property
     def held(self) -> bool:
@@ -75,13 +79,50 @@ def review(
     still_flagged: Collection[str],
     max_removed_share: float,
     approve: bool,
+    pending: Mapping[str, tuple[int, str]] | None = None,
+    approver: str | None = None,
 ) -> Review:
-    """Compare with the published files; the reasons to hold the change (none when approved)."""
+    """Compare with the published files; the reasons to hold the change.
+
+    ``pending`` is the change the guard holds now (file name -> held snapshot id and sha256), the one
+    ``syncer snapshot diff`` shows. ``approve`` publishes it only when this run's files are byte for byte
+    that held change; a different result is held in its place (a human has not seen it), unless it changes
+    nothing at all. With nothing held, ``approve`` has nothing to approve and the guard decides as usual."""
     new_doc = views.documents[snap.OPENROUTER]
     current_doc = parse_or_none(snap.read_current(folder, snap.OPENROUTER))
     listing_diff = diff_listings(current_doc, new_doc)
-    if approve:
-        return Review(diff=listing_diff)
+    pending = pending or {}
+    if approve and pending:
+        hashes = {name: snap.content_hash(data) for name, data in views.rendered.items()}
+        if all(hashes.get(name) == digest for name, (_, digest) in pending.items()):
+            return Review(
+                diff=listing_diff, approved={n: i for n, (i, _) in pending.items()}, approver=approver
+            )
+        if all(snap.read_current(folder, n) == data for n, data in views.rendered.items()):
+            return Review(diff=listing_diff)  # the run changes nothing: there is nothing to hold
+        ids = ", ".join(str(i) for i, _ in sorted(pending.values()))
+        reasons = [
+            f"not approved: the held change (snapshot {ids}) is no longer what this run produced; "
+            "the new result is held instead: review it with `syncer snapshot diff`"
+        ]
+        return Review(diff=listing_diff, held_reasons=reasons + _guard_reasons(folder, views, current_doc,
+                      listing_diff, still_flagged=still_flagged, max_removed_share=max_removed_share))  # fmt: skip
+    return Review(
+        diff=listing_diff,
+        held_reasons=_guard_reasons(folder, views, current_doc, listing_diff, still_flagged=still_flagged,
+                                    max_removed_share=max_removed_share),
+    )  # fmt: skip
+
+
+def _guard_reasons(
+    folder: Path,
+    views: Views,
+    current_doc: dict[str, Any] | None,
+    listing_diff: ListingDiff,
+    *,
+    still_flagged: Collection[str],
+    max_removed_share: float,
+) -> list[str]:
     reasons = (
         []
         if current_doc is None
@@ -95,7 +136,7 @@ def review(
     reasons += _catalog_view_reasons(
         folder, views.documents[snap.CATALOG], in_openrouter=set(_ids(current_doc))
     )
-    return Review(diff=listing_diff, held_reasons=reasons)
+    return reasons
 
 
 def _catalog_view_reasons(folder: Path, catalog_doc: dict[str, Any], *, in_openrouter: set[str]) -> list[str]:
@@ -141,10 +182,18 @@ def publish_views(
                     published_at=published_at,
                     run_id=run_id,
                     status=SnapshotState.HELD if verdict.held else SnapshotState.PUBLISHED,
-                    note="; ".join(verdict.held_reasons)[:4000] if verdict.held else None,
+                    note=_note(verdict, name),
                 )
             )
     return changed, records
+
+
+def _note(verdict: Review, name: str) -> str | None:
+    if verdict.held:
+        return "; ".join(verdict.held_reasons)[:4000]
+    if name in verdict.approved:
+        return f"approved by {verdict.approver or 'unknown'}: held snapshot {verdict.approved[name]}"
+    return None
 
 
 def republish(

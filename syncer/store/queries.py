@@ -209,14 +209,24 @@ class Store:
         (password masked) and the cause. ``create=False`` (read-only commands): a missing SQLite file is
         a DatabaseMissingError, and neither it nor its folder is created."""
         engine = schema.make_engine(url, create=create)
+        store = cls(engine)
         try:
-            yield cls(engine)
+            yield store
         except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            raise StoreUnavailableError(
+            raise store.unavailable(exc) or StoreUnavailableError(
                 engine.url.render_as_string(hide_password=True), _first_line(exc.orig or exc)
             ) from exc
         finally:
             engine.dispose()
+
+    def unavailable(self, exc: BaseException) -> StoreUnavailableError | None:
+        """``exc`` as the StoreUnavailableError it means (a connection refused, lost or unusable), or None
+        when it is not the database's: for callers that must record a run before re-raising."""
+        if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+            return None
+        return StoreUnavailableError(
+            self.engine.url.render_as_string(hide_password=True), _first_line(exc.orig or exc)
+        )
 
     # -- schema and lock ---------------------------------------------------------------------------------
     def check_schema(self, *, create_if_empty: bool = False) -> None:
@@ -279,9 +289,14 @@ class Store:
         hub_requests: Mapping[str, int],
         message: str | None,
         snapshots: Sequence[SnapshotRecord] = (),
+        settle_held: Iterable[str] = (),
+        approved: Iterable[int] = (),
     ) -> None:
-        """Record the end of a run, and the snapshots it published or held, in one transaction."""
+        """Record the end of a run, and the snapshots it published or held, in one transaction. The held
+        snapshots of the files named in ``settle_held`` are settled first: ``approved`` ones (published by
+        this run's ``--approve``) become approved, the others rejected (this run replaced them)."""
         with self._sessions.begin() as session:
+            _settle_held(session, settle_held, approved)
             for record in snapshots:
                 session.add(_snapshot_row(record))
             session.execute(
@@ -479,10 +494,41 @@ class Store:
         with self._sessions() as session:
             return session.get(PublishedSnapshot, snapshot_id)
 
+    def pending_held(self) -> dict[str, PublishedSnapshot]:
+        """The snapshot of each file that the guard holds now (its newest row is held), by file name."""
+        with self._sessions() as session:
+            newest = (
+                select(PublishedSnapshot.name, func.max(PublishedSnapshot.id).label("id"))
+                .group_by(PublishedSnapshot.name)
+                .subquery()
+            )
+            rows = session.scalars(
+                select(PublishedSnapshot)
+                .join(newest, PublishedSnapshot.id == newest.c.id)
+                .where(PublishedSnapshot.status == SnapshotState.HELD)
+            )
+            return {row.name: row for row in rows}
+
     def record_snapshots(self, records: Sequence[SnapshotRecord]) -> None:
+        """Keep republished snapshots (a rollback); a change held for those files is rejected by it."""
         with self._sessions.begin() as session:
+            _settle_held(session, {r.name for r in records}, ())
             for record in records:
                 session.add(_snapshot_row(record))
+
+
+def _settle_held(session: Session, names: Iterable[str], approved: Iterable[int]) -> None:
+    names, approved = list(names), list(approved)
+    if not names:
+        return
+    held = (PublishedSnapshot.name.in_(names), PublishedSnapshot.status == SnapshotState.HELD)
+    if approved:
+        session.execute(
+            update(PublishedSnapshot)
+            .where(*held, PublishedSnapshot.id.in_(approved))
+            .values(status=SnapshotState.APPROVED)
+        )
+    session.execute(update(PublishedSnapshot).where(*held).values(status=SnapshotState.REJECTED))
 
 
 def _snapshot_row(record: SnapshotRecord) -> PublishedSnapshot:
