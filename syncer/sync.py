@@ -170,15 +170,22 @@ def _run(
         approve=approve,
     )
 
-    # Stage 6: one transaction for catalog, facts and merged records.
-    store.save_sync(models=catalog.models, facts=merged.facts, merged=merged.merged, statuses=merged.statuses,
-                    now=now)  # fmt: skip
+    # Stage 6: every file written and fsynced beside the live ones before anything is committed or renamed
+    # (a full disk fails the run here: no file renamed, no row committed, the store and the files agree).
+    staged = publish.stage_views(settings.snapshot_dir, views, verdict)
+    try:
+        # Stage 7: one transaction for catalog, facts and merged records.
+        store.save_sync(models=catalog.models, facts=merged.facts, merged=merged.merged,
+                        statuses=merged.statuses, now=now)  # fmt: skip
+    except BaseException:
+        staged.discard()
+        raise
 
-    # Stage 7: publish, then record what was published and the run, together.
+    # Stage 8: rename every staged file, then record what was published and the run, together.
     finished = _now()
     live = {name: store.latest_live_hash(name) for name in views.rendered}
-    changed, records = publish.publish_views(
-        settings.snapshot_dir, views, verdict, run_id=run_id, published_at=finished, live_hashes=live
+    changed, records = publish.publish_staged(
+        staged, views, verdict, run_id=run_id, published_at=finished, live_hashes=live
     )
     report = SyncReport(
         run_id=run_id,

@@ -147,3 +147,58 @@ def test_a_listing_whose_next_link_repeats_stops(looping_hub, tmp_path) -> None:
     # The repeat is seen before it is asked for; before, it looped forever (50,000 pages in 85 s).
     assert _LoopingListing.pages == 1
     assert client.counter.requests["api"] == 1
+
+
+@pytest.fixture
+def full_disk(tmp_path) -> Iterator[Path]:
+    """A real filesystem that fills up: a small tmpfs (needs the right to mount, as in the test container)."""
+    import subprocess
+
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def _fill(folder: Path) -> None:
+    try:
+        with (folder / "filler").open("wb") as handle:
+            while True:
+                handle.write(b"\0" * 4096)
+                handle.flush()
+    except OSError:  # ENOSPC: the disk is full
+        pass
+
+
+def test_a_full_disk_mid_publish_renames_nothing_and_commits_nothing(world, full_disk) -> None:
+    from syncer.errors import PublishError
+    from syncer.snapshot import content_hash
+    from syncer.store import Store
+
+    _, _, settings = world
+    settings = settings.model_copy(update={"snapshot_dir": full_disk / "snapshots"})
+    assert run_sync(settings=settings).exit_code == 0
+    before = {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()}
+    with Store.open(settings.database_url) as store:
+        prices_before = store.load_prices()
+    catalog = Path(settings.catalog)
+    catalog.write_text(catalog_toml(TWO_MODELS, prompt="0.3"))  # the operator's new prices
+    _fill(full_disk)
+
+    with pytest.raises(PublishError, match="no file was renamed"):
+        run_sync(settings=settings)
+
+    assert {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()} == before
+    with Store.open(settings.database_url) as store:
+        assert store.load_prices() == prices_before, "no new row committed for files that are not live"
+        for name, data in before.items():
+            key = "openrouter" if name == "openrouter.json" else "catalog"
+            assert store.latest_live_hash(key) == content_hash(data), "what is live is recorded"
+        assert store.last_run(finished=True).outcome == "error"
