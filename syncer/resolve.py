@@ -46,6 +46,11 @@ def facts_from_hub(repo: RepoFacts) -> Facts:
         derived = derive_facts(repo.files)
     except DerivationError as exc:
         raise HubDataError(f"refusing config.json: {exc}") from None
+    except (ArithmeticError, RecursionError, ValueError, TypeError) as exc:
+        # A hostile config must stay that model's problem (bad_data), never abort the run.
+        raise HubDataError(
+            f"refusing config.json: {type(exc).__name__} while deriving: {str(exc)[:200]}"
+        ) from None
     provenance = {
         "input_modalities": derived.input_modalities.source,
         "output_modalities": derived.output_modalities.source,
@@ -140,6 +145,11 @@ def resolve_models(
             exc.model_id = exc.model_id or model.id
             exc.repo = exc.repo or model.hugging_face_id
             return exc
+        except Exception as exc:
+            log.exception("unexpected failure looking up %s", model.id)
+            error = HubDataError(f"unexpected {type(exc).__name__} while reading the repo: {str(exc)[:200]}")
+            error.model_id, error.repo, error.revision = model.id, model.hugging_face_id, model.revision
+            return error
 
     results: dict[str, Facts | HubError] = {}
     on_hub = [m for m in models if m.hugging_face_id]

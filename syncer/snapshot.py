@@ -13,10 +13,11 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from syncer.errors import SnapshotInvalidError, SnapshotWriteError
+from syncer.errors import PublishError, SnapshotInvalidError, SnapshotWriteError
 from syncer.formats import validate_catalog_document, validate_openrouter_document
 
 OPENROUTER = "openrouter"
@@ -134,6 +135,84 @@ def read_current(folder: Path, name: str) -> bytes | None:
         return (folder / FILE_NAMES[name]).read_bytes()
     except FileNotFoundError:
         return None
+
+
+@dataclass
+class Staged:
+    """A run's files written and fsynced beside the live ones, none renamed yet (see :func:`stage`)."""
+
+    folder: Path
+    temps: dict[str, Path]  # snapshot name -> its fsynced temp file, for every file whose bytes change
+    unchanged: list[str]
+
+    def discard(self) -> None:
+        """Remove every temp file: nothing of the run goes live."""
+        for tmp in self.temps.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        self.temps = {}
+
+    def commit(self) -> dict[str, bool]:
+        """Rename every staged file over its live one, then fsync the folder; returns which files changed.
+
+        Unchanged files keep their bytes and inode but get a fresh mtime (a reader's "snapshot age" is the
+        time since a sync last confirmed it). A rename that fails (it only can on a broken filesystem) stops
+        the rest and says which files are live and which are not."""
+        done: list[str] = []
+        for name, tmp in self.temps.items():
+            try:
+                os.replace(tmp, self.folder / FILE_NAMES[name])
+            except OSError as exc:
+                left = [FILE_NAMES[n] for n in self.temps if n not in done]
+                self.discard()
+                raise PublishError(
+                    f"cannot rename {FILE_NAMES[name]} into {self.folder}: {exc.strerror or exc}; "
+                    f"live now: {', '.join(FILE_NAMES[n] for n in done) or 'none of the new files'}; "
+                    f"not published: {', '.join(left)}"
+                ) from exc
+            done.append(name)
+        for name in self.unchanged:
+            with contextlib.suppress(OSError):
+                os.utime(self.folder / FILE_NAMES[name])
+        if done:
+            _fsync_folder(self.folder)
+        changed = dict.fromkeys(self.unchanged, False) | dict.fromkeys(done, True)
+        self.temps = {}
+        return changed
+
+
+def stage(folder: Path, files: Mapping[str, bytes]) -> Staged:
+    """Write and fsync every changed file of a run to a temp file beside the live one, renaming none.
+
+    All or nothing: when one file cannot be written (a full disk), every temp file is removed, no live file
+    is touched, and the PublishError names the file that failed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = Staged(folder=folder, temps={}, unchanged=[])
+    for name, data in files.items():
+        if read_current(folder, name) == data:
+            staged.unchanged.append(name)
+            continue
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{FILE_NAMES[name]}.", suffix=".tmp", dir=folder)
+        except OSError as exc:
+            staged.discard()
+            raise SnapshotWriteError(
+                folder, f"cannot write {FILE_NAMES[name]}: {exc.strerror or exc}; no file was renamed"
+            ) from exc
+        tmp = Path(tmp_name)
+        staged.temps[name] = tmp
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+        except OSError as exc:
+            staged.discard()
+            raise SnapshotWriteError(
+                folder, f"cannot write {FILE_NAMES[name]}: {exc.strerror or exc}; no file was renamed"
+            ) from exc
+    return staged
 
 
 def publish_bytes(folder: Path, name: str, data: bytes) -> bool:

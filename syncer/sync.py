@@ -189,21 +189,29 @@ def _run(
         approver=_approver() if approve else None,
     )
 
-    # Stage 6: one transaction for catalog, facts and merged records.
-    store.save_sync(models=catalog.models, facts=merged.facts, merged=merged.merged, statuses=merged.statuses,
-                    now=now)  # fmt: skip
-
-    # Stage 7: publish, then record what was published and the run, together. A run in which no Hub lookup
-    # succeeded confirmed nothing: the files keep their bytes and their age, and it is no successful run.
-    finished = _now()
+    # Stage 6: every file written and fsynced beside the live ones before anything is committed or renamed
+    # (a full disk fails the run here: no file renamed, no row committed, the store and the files agree).
     looked_up = [o for o in merged.outcomes if o.status != ModelStatus.SKIPPED and o.repo]
     outage = bool(looked_up) and all(o.error_kind for o in looked_up)
-    if outage:
+    staged = None if outage else publish.stage_views(settings.snapshot_dir, views, verdict)
+    try:
+        # Stage 7: one transaction for catalog, facts and merged records.
+        store.save_sync(models=catalog.models, facts=merged.facts, merged=merged.merged,
+                        statuses=merged.statuses, now=now)  # fmt: skip
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
+
+    # Stage 8: rename every staged file, then record what was published and the run, together. A run in
+    # which no Hub lookup succeeded confirmed nothing: the files keep their bytes and their age.
+    finished = _now()
+    if staged is None:
         changed, records = dict.fromkeys(views.rendered, False), list[SnapshotRecord]()
     else:
         live = {name: store.latest_live_hash(name) for name in views.rendered}
-        changed, records = publish.publish_views(
-            settings.snapshot_dir, views, verdict, run_id=run_id, published_at=finished, live_hashes=live
+        changed, records = publish.publish_staged(
+            staged, views, verdict, run_id=run_id, published_at=finished, live_hashes=live
         )
     report = SyncReport(
         run_id=run_id,

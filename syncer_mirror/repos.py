@@ -396,7 +396,7 @@ def _hub_config(data: bytes) -> dict[str, object] | None:
     """What the Hub exposes of config.json in ``config``: ``architectures`` and ``model_type`` only."""
     try:
         parsed = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile config must not take the mirror down
         return None
     if not isinstance(parsed, dict):
         return None

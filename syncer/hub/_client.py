@@ -10,6 +10,9 @@ Nothing from the Hub is executed: files are parsed as strict JSON or read as tex
 from __future__ import annotations
 
 import json
+import logging
+import math
+import os
 import random
 import re
 import threading
@@ -21,7 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from huggingface_hub import HfApi, ModelInfo, hf_hub_download, hf_raise_for_status, try_to_load_from_cache
+from huggingface_hub import (
+    HfApi,
+    ModelInfo,
+    get_session,
+    hf_hub_url,
+    hf_raise_for_status,
+    try_to_load_from_cache,
+)
 from huggingface_hub.errors import (
     DisabledRepoError,
     EntryNotFoundError,
@@ -33,7 +43,7 @@ from huggingface_hub.errors import (
 )
 
 # Public (in huggingface_hub.utils.__all__), but that __all__ is computed at import, so mypy cannot see it.
-from huggingface_hub.utils import build_hf_headers, http_backoff  # type: ignore[attr-defined]
+from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from syncer.derive import HubFiles
 from syncer.errors import (
@@ -45,7 +55,7 @@ from syncer.errors import (
     HubRevisionError,
     HubTransientError,
 )
-from syncer.hub._compat import TimeoutException, TransportError, get_timeout, install_client_factory
+from syncer.hub._compat import Timeout, TimeoutException, TransportError, install_client_factory
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 CONFIG_FILES = ("config.json", "preprocessor_config.json", "sentence_bert_config.json")
@@ -53,7 +63,12 @@ TEMPLATE_FILES = ("chat_template.jinja", "tokenizer_config.json")
 # What one bulk listing asks for each repo: enough to skip the per-model model_info call.
 BULK_EXPAND = ("sha", "createdAt", "gated", "pipeline_tag", "tags", "library_name", "siblings")
 BUDGET_WINDOW = 300.0  # the Hub counts requests per 5-minute window
+MAX_LIST_PAGES = 1000  # an author listing stops here (100,000 repos at the Hub's 100 per page)
+MAX_JSON_DEPTH = 64  # nesting a config file may have before it is refused (real configs: under 10)
+MAX_JSON_NUMBER_DIGITS = 64  # characters one JSON number may have (real configs: under 25)
+_CHUNK = 64 * 1024
 T = TypeVar("T")
+log = logging.getLogger("syncer")
 
 
 @dataclass(frozen=True)
@@ -136,14 +151,52 @@ class _Deadline:
         return self.end - time.monotonic()
 
 
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _json_depth(raw: bytes) -> int:
+    """The deepest nesting of ``raw``'s arrays and objects, brackets inside strings not counted."""
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', raw)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
 def _strict_json(raw: bytes, *, name: str) -> Mapping[str, Any]:
+    """Strict JSON with bounds checked before they can blow up: nesting depth (the parser recurses) and the
+    length of each number (a 400-digit integer overflows float arithmetic later)."""
+
     def no_constants(token: str) -> Any:
         raise ValueError(f"non-standard JSON constant {token}")
 
+    def bounded(kind: type[int] | type[float]) -> Callable[[str], Any]:
+        def parse(token: str) -> Any:
+            if len(token) > MAX_JSON_NUMBER_DIGITS:
+                raise ValueError(f"a number of {len(token)} characters (more than {MAX_JSON_NUMBER_DIGITS})")
+            value = kind(token)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"the number {token[:20]} is out of range")
+            return value
+
+        return parse
+
+    depth = _json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise HubDataError(f"{name} is nested {depth} levels deep (more than {MAX_JSON_DEPTH})")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=no_constants)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise HubDataError(f"{name} is not valid JSON: {exc}") from None
+        data = json.loads(
+            raw.decode("utf-8"),
+            parse_constant=no_constants,
+            parse_int=bounded(int),
+            parse_float=bounded(float),
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise HubDataError(f"{name} is not valid JSON: {_short(exc)}") from None
     if not isinstance(data, dict):
         raise HubDataError(f"{name} is not a JSON object")
     return data
@@ -181,17 +234,16 @@ class HubClient:
         self._pause_until = 0.0  # monotonic time before which no request is sent (429 back-off)
         self._pause_lock = threading.Lock()
         self._api = HfApi(endpoint=endpoint, token=token)
-        # hf_hub_download's HEAD takes etag_timeout; its GET gets this one through our client's hook (the
-        # value the library's integer constant used to be set to: whole seconds, at least one).
-        self._get_timeout = float(max(1, round(timeout)))
         install_client_factory()
 
     # -- one model -------------------------------------------------------------------------------------
     def list_author(self, *, author: str) -> dict[str, ModelInfo]:
         """Every repo of ``author`` with its current commit, in one paginated call (not one per model).
 
-        Follows the pages as the library's paginator does (``http_backoff``, ``Link: rel="next"``), with a
-        timeout on every page (``list_models`` takes none) and each page counted as one request.
+        Follows ``Link: rel="next"`` as the library's paginator does, but with one request per page of our
+        own (the library's ``http_backoff`` retries each page 5 times with sleeps of up to 8 s, out of reach
+        of the deadline), a timeout on every page (``list_models`` takes none), each page counted as one
+        request, and a stop at a repeated ``Link``, at ``MAX_LIST_PAGES`` pages or at the deadline.
         """
         deadline = _Deadline(self.model_deadline)
         headers = build_hf_headers(token=self._token, library_name="syncer")
@@ -199,7 +251,9 @@ class HubClient:
 
         def call(timeout: float) -> dict[str, ModelInfo]:
             found: dict[str, ModelInfo] = {}
-            for page in _pages(f"{self.endpoint}/api/models", params, headers, timeout=timeout):
+            for page in _pages(
+                f"{self.endpoint}/api/models", params, headers, timeout=timeout, deadline=deadline
+            ):
                 self.counter.add_request("api")
                 self.budget.spend("api")
                 for item in page:
@@ -292,32 +346,64 @@ class HubClient:
 
     # -- plumbing --------------------------------------------------------------------------------------
     def _download(self, repo_id: str, filename: str, sha: str, cap: int, deadline: _Deadline) -> bytes:
+        """One file at a commit: from the cache when it holds it (no request), else one GET of our own.
+
+        Not ``hf_hub_download``: after a first timeout its ``HEAD`` is retried by the library with a
+        hard-coded 60 s timeout and 5 back-off sleeps, out of reach of our per-call timeout and per-model
+        deadline. Our single attempt goes through the library's own session (its headers and hooks), is
+        refused as soon as it passes ``cap`` bytes (announced or received), and stops at the deadline even
+        when a server drips bytes. A file read at a commit sha never changes, so it is stored in the Hub
+        cache's documented layout (``models--org--name/snapshots/<sha>/<file>``) where the next run finds it.
+        """
+        cached = self._cached_path(repo_id, filename, sha)
+        if cached is not None:
+            if cached.stat().st_size > cap:
+                raise HubDataError(f"{filename} is {cached.stat().st_size} bytes, above the cap of {cap}")
+            return cached.read_bytes()
+
         def attempt(timeout: float) -> bytes:
-            with get_timeout(self._get_timeout):
-                path = hf_hub_download(
-                    repo_id,
-                    filename,
-                    revision=sha,
-                    cache_dir=self.cache_dir,
-                    endpoint=self.endpoint,
-                    token=self._token,
-                    etag_timeout=timeout,
-                )
-            target = Path(str(path))
-            if target.stat().st_size > cap:
-                raise HubDataError(f"{filename} is {target.stat().st_size} bytes, above the cap of {cap}")
-            return target.read_bytes()
+            url = hf_hub_url(repo_id, filename, revision=sha, endpoint=self.endpoint)
+            headers = build_hf_headers(token=self._token, library_name="syncer")
+            with get_session().stream("GET", url, headers=headers, timeout=Timeout(timeout)) as response:
+                if response.is_error:
+                    response.read()
+                hf_raise_for_status(response)
+                announced = response.headers.get("Content-Length")
+                if announced is not None and announced.strip().isdigit() and int(announced) > cap:
+                    raise HubDataError(f"{filename} is {int(announced)} bytes, above the cap of {cap}")
+                body = bytearray()
+                for chunk in response.iter_bytes(_CHUNK):
+                    body += chunk
+                    if len(body) > cap:
+                        raise HubDataError(
+                            f"{filename} is more than {cap} bytes (the cap): refused while downloading"
+                        )
+                    if deadline.remaining() <= 0:
+                        raise HubTransientError(f"{filename} still downloading at the model's deadline")
+            self._store_cached(repo_id, filename, sha, bytes(body))
+            return bytes(body)
 
-        # A cold download is a HEAD and a GET; a file cached at this sha costs no request at all.
-        cold = not self._is_cached(repo_id, filename, sha)
-        return self._retrying(attempt, deadline, "resolve", requests=2 if cold else 0)
+        return self._retrying(attempt, deadline, "resolve")
 
-    def _is_cached(self, repo_id: str, filename: str, sha: str) -> bool:
+    def _cache_file(self, repo_id: str, filename: str, sha: str) -> Path:
+        return self.cache_dir / ("models--" + repo_id.replace("/", "--")) / "snapshots" / sha / filename
+
+    def _cached_path(self, repo_id: str, filename: str, sha: str) -> Path | None:
         try:
             found = try_to_load_from_cache(repo_id, filename, cache_dir=self.cache_dir, revision=sha)
-        except ValueError:  # an id the library refuses: hf_hub_download will say so, as a counted attempt
-            return False
-        return isinstance(found, str)
+        except ValueError:  # an id the library refuses: the GET will say so, as a counted attempt
+            return None
+        return Path(found) if isinstance(found, str) else None
+
+    def _store_cached(self, repo_id: str, filename: str, sha: str, body: bytes) -> None:
+        target = self._cache_file(repo_id, filename, sha)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            temporary.write_bytes(body)
+            os.replace(temporary, target)
+        except OSError as exc:  # a cache that cannot be written costs a request next run, nothing more
+            log.warning("could not cache %s of %s at %s: %s", filename, repo_id, sha[:7], exc)
 
     def _retrying(
         self,
@@ -368,18 +454,39 @@ class HubClient:
 
 
 def _pages(
-    url: str, params: Sequence[tuple[str, str]], headers: Mapping[str, str], *, timeout: float
+    url: str,
+    params: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
+    *,
+    timeout: float,
+    deadline: _Deadline,
+    max_pages: int = MAX_LIST_PAGES,
 ) -> Iterator[Any]:
     """The JSON of each page of a Hub listing, following ``Link: <...>; rel="next"`` (absolute URLs that
-    already carry the query), each page through the library's ``http_backoff`` and ``hf_raise_for_status``."""
-    response = http_backoff("GET", url, params=list(params), headers=dict(headers), timeout=timeout)
+    already carry the query): one request per page through the library's session, each with ``timeout``.
+    Stops with a HubBadBodyError at a ``Link`` already followed (a loop) or past ``max_pages`` pages, and with
+    a HubTransientError at the deadline: a listing can never run forever."""
+    session = get_session()
+    response = session.get(url, params=list(params), headers=dict(headers), timeout=Timeout(timeout))
+    seen = {str(response.url)}
+    pages = 1
     while True:
         hf_raise_for_status(response)
         yield response.json()
         next_page = response.links.get("next", {}).get("url")
         if next_page is None:
             return
-        response = http_backoff("GET", next_page, headers=dict(headers), timeout=timeout)
+        if next_page in seen:
+            raise HubDataError(f"the listing's Link: next repeats a page already read ({pages} pages)")
+        if pages >= max_pages:
+            raise HubDataError(f"the listing has more than {max_pages} pages")
+        if deadline.remaining() <= 0:
+            raise HubTransientError(f"the listing was still paging at the deadline ({pages} pages)")
+        seen.add(next_page)
+        pages += 1
+        response = session.get(
+            next_page, headers=dict(headers), timeout=Timeout(min(timeout, max(deadline.remaining(), 0.1)))
+        )
 
 
 def _retry_after(response: Any) -> float | None:

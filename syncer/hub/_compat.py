@@ -27,6 +27,7 @@ from huggingface_hub.utils._http import default_client_factory
 # The transport failures the library lets through unwrapped (they are not ``OSError``).
 TimeoutException: type[Exception] = httpx.TimeoutException
 TransportError: type[Exception] = httpx.TransportError
+Timeout = httpx.Timeout
 
 # Why a client factory at all: ``hf_hub_download``'s GET takes its timeout from the module constant
 # ``constants.HF_HUB_DOWNLOAD_TIMEOUT`` at call time, passed per request (so a client-level timeout is

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from syncer.publish.guard import FieldChange, ListingDiff, diff_listings, suspicious
 from syncer.publish.operations import list_snapshots, rollback, snapshot_diff
-from syncer.publish.publisher import Review, Views, parse_or_none, publish_views, render_views, review
+from syncer.publish.publisher import (
+    Review,
+    Views,
+    parse_or_none,
+    publish_staged,
+    publish_views,
+    render_views,
+    review,
+    stage_views,
+)
 
 __all__ = [
     "FieldChange",
@@ -19,10 +28,12 @@ __all__ = [
     "diff_listings",
     "list_snapshots",
     "parse_or_none",
+    "publish_staged",
     "publish_views",
     "render_views",
     "review",
     "rollback",
     "snapshot_diff",
+    "stage_views",
     "suspicious",
 ]

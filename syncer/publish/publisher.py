@@ -153,8 +153,17 @@ def _catalog_view_reasons(folder: Path, catalog_doc: dict[str, Any], *, in_openr
     return [f"catalog view: {reason}" for reason in reasons]
 
 
-def publish_views(
-    folder: Path,
+def stage_views(folder: Path, views: Views, verdict: Review) -> snap.Staged:
+    """Write and fsync every file of the run (whatever views it rendered) beside the live ones, renaming
+    none; nothing is staged when the guard held the run. Raises PublishError naming the file that failed,
+    with every temp file removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    snap.remove_stray_temp_files(folder)
+    return snap.stage(folder, {} if verdict.held else views.rendered)
+
+
+def publish_staged(
+    staged: snap.Staged,
     views: Views,
     verdict: Review,
     *,
@@ -162,14 +171,10 @@ def publish_views(
     published_at: datetime,
     live_hashes: Mapping[str, str | None],
 ) -> tuple[dict[str, bool], list[SnapshotRecord]]:
-    """Write the run's files unless the guard held them; returns which files changed and the rows to keep:
-    every held file, and every written file whose bytes differ from the last one recorded as live."""
-    folder.mkdir(parents=True, exist_ok=True)
-    snap.remove_stray_temp_files(folder)
-    if verdict.held:
-        changed = dict.fromkeys(views.rendered, False)
-    else:
-        changed = {name: snap.publish_bytes(folder, name, data) for name, data in views.rendered.items()}
+    """Rename every staged file (all, or a PublishError naming which went live); returns which files
+    changed and the rows to keep: every held file, and every written file whose bytes differ from the last
+    one recorded as live."""
+    changed = dict.fromkeys(views.rendered, False) | staged.commit()
     records = []
     for name, data in views.rendered.items():
         digest = snap.content_hash(data)
@@ -194,6 +199,22 @@ def _note(verdict: Review, name: str) -> str | None:
     if name in verdict.approved:
         return f"approved by {verdict.approver or 'unknown'}: held snapshot {verdict.approved[name]}"
     return None
+
+
+def publish_views(
+    folder: Path,
+    views: Views,
+    verdict: Review,
+    *,
+    run_id: int,
+    published_at: datetime,
+    live_hashes: Mapping[str, str | None],
+) -> tuple[dict[str, bool], list[SnapshotRecord]]:
+    """:func:`stage_views` then :func:`publish_staged`: every file written and fsynced before any rename."""
+    staged = stage_views(folder, views, verdict)
+    return publish_staged(
+        staged, views, verdict, run_id=run_id, published_at=published_at, live_hashes=live_hashes
+    )
 
 
 def republish(
