@@ -41,6 +41,14 @@ FEATURE_PARAMETER_SCHEMAS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
 }
 
+#: the reasoning controls a catalog may name without a type (override per model in
+#: ``[models.supported_parameters]``: add one the template does not show, change its options, or drop it with
+#: ``enabled = false``)
+REASONING_CONTROL_SCHEMAS: dict[str, dict[str, Any]] = {
+    "enable_thinking": {"type": "boolean"},
+    "reasoning_effort": {"type": "string", "options": ["low", "medium", "high"]},
+}
+
 #: the template hint of a reasoning_effort control: ``reasoning_effort=low|medium|high`` (syncer.derive)
 EFFORT_HINT = "reasoning_effort="
 
@@ -119,5 +127,5 @@ def apply_overrides(
             result.pop(name, None)
             continue
         changes = {k: v for k, v in override.items() if k != "enabled" and v is not None}
-        result[name] = {**result.get(name, {}), **changes}
+        result[name] = {**result.get(name, REASONING_CONTROL_SCHEMAS.get(name, {})), **changes}
     return [_ordered(name, schema) for name, schema in result.items() if schema.get("type")]

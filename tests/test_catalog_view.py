@@ -59,6 +59,8 @@ PRICE_UNITS = {
     "request": "USD per request",
     "input_cache_read": "USD per cached input token",
 }
+#: the catalog view's aliases of OpenRouter feature words (the names model databases read)
+FEATURE_ALIASES = {"tools": "function_calling", "structured_outputs": "structured_output"}
 PLAIN_DECIMAL = re.compile(r"^(0|[1-9]\d*)(\.\d+)?$")
 
 
@@ -127,15 +129,16 @@ def check_entry(entry: dict[str, Any]) -> None:
     assert isinstance(released, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", released), where
     assert date.fromisoformat(released) <= datetime.now(UTC).date()
 
-    pricing = entry["pricing"]
-    assert {"prompt", "completion"} <= set(pricing) <= set(PRICE_UNITS), where
-    for key, price in pricing.items():
-        assert set(price) == {"amount", "unit"}, where
-        assert isinstance(price["amount"], str) and PLAIN_DECIMAL.match(price["amount"]), (where, price)
-        assert Decimal(price["amount"]) >= 0
-        assert price["unit"] == PRICE_UNITS[key]
-    if "input_cache_read" in pricing:
-        assert Decimal(pricing["input_cache_read"]["amount"]) <= Decimal(pricing["prompt"]["amount"])
+    tiers = entry["pricing"] if isinstance(entry["pricing"], list) else [entry["pricing"]]
+    assert tiers, where
+    for index, pricing in enumerate(tiers):
+        prices = {k: v for k, v in pricing.items() if k != "above_prompt_tokens"}
+        assert {"prompt", "completion"} <= set(prices) <= set(PRICE_UNITS), where
+        for price in prices.values():  # {key: "decimal string"}: what model databases parse
+            assert isinstance(price, str) and PLAIN_DECIMAL.match(price), (where, price)
+        if "input_cache_read" in prices:
+            assert Decimal(prices["input_cache_read"]) <= Decimal(prices["prompt"])
+        assert ("above_prompt_tokens" in pricing) == (index > 0), where
 
     capabilities = entry["capabilities"]
     assert list(capabilities) == list(CAPABILITIES) and all(
@@ -144,10 +147,14 @@ def check_entry(entry: dict[str, Any]) -> None:
     assert capabilities["vision"] == ("image" in entry["input_modalities"])
     features = entry["features"]
     assert (
-        isinstance(features, list) and set(features) <= set(Feature) and len(set(features)) == len(features)
+        isinstance(features, list)
+        and set(features) <= {*Feature, *FEATURE_ALIASES.values()}
+        and len(set(features)) == len(features)
     )
     for feature in ("reasoning", "tools", "json_mode", "structured_outputs"):
         assert capabilities[feature] == (feature in features), (where, feature)
+    for word, alias in FEATURE_ALIASES.items():
+        assert (alias in features) == (word in features), (where, alias)
 
     parameters = entry["supported_parameters"]
     assert isinstance(parameters, list)
@@ -164,9 +171,12 @@ def check_entry(entry: dict[str, Any]) -> None:
     if "temperature" in by_name:  # the house's 0-2, or a narrower range the catalog chose
         temperature = by_name["temperature"]
         assert temperature["type"] == "number" and 0 <= temperature["min"] <= temperature["max"] <= 2
-    assert ("reasoning_effort" in by_name) == capabilities["reasoning"], where
-    if capabilities["reasoning"]:
+    if not capabilities["reasoning"]:
+        assert "reasoning_effort" not in by_name and "enable_thinking" not in by_name, where
+    if "reasoning_effort" in by_name:
         assert by_name["reasoning_effort"]["type"] == "string" and by_name["reasoning_effort"]["options"]
+    if "enable_thinking" in by_name:
+        assert by_name["enable_thinking"]["type"] == "boolean"
     assert ("tools" in by_name) == capabilities["tools"], where
 
     served = entry["served_from"]
@@ -198,7 +208,7 @@ def test_every_catalog_model_is_in_the_view_with_every_field(synced) -> None:
     for model_id, entry in entries.items():
         house = CATALOG_MODELS[model_id]
         assert entry["max_output_tokens"] == house["max_output_length"]
-        assert {k: v["amount"] for k, v in entry["pricing"].items()} == house["pricing"]
+        assert entry["pricing"] == house["pricing"]
         assert entry["served_from"] == house.get("datacenters", ["JP"])
         assert entry["quantization"] == house.get("quantization")
         assert entry["status"] == ("ready" if house.get("is_ready", True) else "staging")
@@ -207,8 +217,10 @@ def test_every_catalog_model_is_in_the_view_with_every_field(synced) -> None:
             assert entry["display_name"] == listed["name"]
             assert entry["created"] == listed["created"]
             assert entry["context_length"] == listed["context_length"]
-            assert entry["features"] == listed["supported_features"]
-            assert {k: v["amount"] for k, v in entry["pricing"].items()} == listed["pricing"]
+            assert [f for f in entry["features"] if f not in FEATURE_ALIASES.values()] == listed[
+                "supported_features"
+            ]
+            assert entry["pricing"] == listed["pricing"]
             assert entry["input_modalities"] == listed["input_modalities"]
             assert entry["model_released_at"] == datetime.fromtimestamp(listed["created"], UTC).strftime(
                 "%Y-%m-%d"
@@ -228,12 +240,19 @@ def test_the_view_says_what_each_model_is(synced) -> None:
         "streaming": True,
     }
     params = {p["name"]: p for p in qwen["supported_parameters"]}
-    assert params["reasoning_effort"]["options"] == ["low", "medium", "high"]
+    assert params["enable_thinking"] == {"name": "enable_thinking", "type": "boolean"}  # catalog override
+    assert "reasoning_effort" not in params
+    assert qwen["features"] == [
+        "tools", "json_mode", "structured_outputs", "reasoning", "function_calling", "structured_output"
+    ]  # fmt: skip
+    gpt_oss = {p["name"]: p for p in entries["gpt-oss-20b"]["supported_parameters"]}
+    assert gpt_oss["reasoning_effort"]["options"] == ["low", "medium", "high"]  # its template: free text
+    assert "enable_thinking" not in gpt_oss
     assert params["response_format"]["options"] == ["text", "json_object", "json_schema"]
     assert params["max_tokens"] == {"name": "max_tokens", "type": "integer", "min": 1, "max": 32768}
     llava = entries["llava-1-5-7b"]
     assert llava["capabilities"]["vision"] is True and llava["capabilities"]["reasoning"] is False
-    assert llava["pricing"]["image"] == {"amount": "0.0001", "unit": "USD per input image"}
+    assert llava["pricing"]["image"] == "0.0001"
     assert entries["phi-4"]["status"] == "staging"
     assert entries["gemma-2-9b-it"]["input_modalities"] == ["text"]
 
