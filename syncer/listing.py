@@ -61,9 +61,9 @@ def _short(sha: str) -> str:
 PriceValue = Decimal | str
 #: categories whose models never chat, and the claims that make no sense for them (claim_contradicted)
 NON_CHAT_CATEGORIES = {
-    "embedding": "embedding model",
-    "rerank": "rerank model",
-    "audio": "speech model",
+    "embedding": "an embedding model",
+    "rerank": "a rerank model",
+    "audio": "a speech model",
 }
 CHAT_ONLY_FEATURES = ("tools", "reasoning", "json_mode", "structured_outputs")
 
@@ -214,7 +214,7 @@ def merge_model(
         for feature in features:
             if feature in CHAT_ONLY_FEATURES:
                 warnings.append(
-                    f"catalog claims {feature!r} for a {NON_CHAT_CATEGORIES[kind]} (category {kind}):"
+                    f"catalog claims {feature!r} for {NON_CHAT_CATEGORIES[kind]} (category {kind}):"
                     " it makes no sense there; drop it from supported_features"
                 )
     if context_length is not None and model.max_output_length == context_length:

@@ -427,3 +427,217 @@ def test_stale_hub_facts_are_flagged_with_stale_since(
     assert stale["context_length"] == fresh["context_length"]  # last good facts kept
     since = datetime.strptime(stale["stale_since"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert report.started_at.replace(microsecond=0) <= since <= report.finished_at  # marked by this run
+
+
+# models.dev's hourly sync of this provider (anomalyco/models.dev, packages/core/src/sync/providers/
+# empiriolabs.ts, PR #2707), its reading rules as read in that file, stated as facts:
+#  - the response is {"data": [...]}; each entry needs a string "id"; pricing, if present, is ONE object or a
+#    LIST of objects whose prompt/completion/input_cache_read are strings (anything else fails the parse);
+#    context_length / max_output_tokens are numbers or null; features, input/output_modalities are string
+#    lists; supported_parameters a list of {name: string, type?: string, options?: string[]};
+#  - kept: category "text" (case-insensitive) and an id without ":";
+#  - price = pricing[0] when a list; per-token strings, times 1e6;
+#  - context = context_length ?? context_window (skipped without one); output = max_output_tokens ?? context;
+#  - reasoning = capabilities.reasoning === true or "reasoning" in features; tool call = "tools" or
+#    "function_calling" in features; structured output = "structured_output" (singular) in features;
+#  - reasoning control: reasoning_effort's options among EFFORT_VALUES, else enable_thinking (a toggle), else
+#    none; name = display_name ?? name ?? id; release date = model_released_at.
+SYNC_EFFORT_VALUES = ("none", "minimal", "low", "medium", "high", "xhigh", "max", "default")
+SYNC_PRICE_KEYS = ("prompt", "completion", "input_cache_read")
+
+
+def sync_parse_problems(entry: dict[str, Any]) -> list[str]:
+    problems = []
+    if not isinstance(entry.get("id"), str):
+        problems.append("id")
+    pricing = entry.get("pricing")
+    if pricing is not None:
+        tiers = pricing if isinstance(pricing, list) else [pricing]
+        if not all(isinstance(t, dict) for t in tiers):
+            problems.append("pricing")
+        for tier in tiers:
+            problems += [k for k in SYNC_PRICE_KEYS if k in tier and not isinstance(tier[k], str)]
+    for key in ("context_length", "max_output_tokens"):
+        if entry.get(key) is not None and not _is_number(entry[key]):
+            problems.append(key)
+    for key in ("features", "input_modalities", "output_modalities"):
+        if key in entry and not (
+            isinstance(entry[key], list) and all(isinstance(v, str) for v in entry[key])
+        ):
+            problems.append(key)
+    for p in entry.get("supported_parameters", []):
+        if not isinstance(p.get("name"), str) or not all(isinstance(o, str) for o in p.get("options", [])):
+            problems.append("supported_parameters")
+    return problems
+
+
+def sync_reads(entry: dict[str, Any]) -> dict[str, Any]:
+    features = set(entry.get("features") or [])
+    tier = entry["pricing"][0] if isinstance(entry["pricing"], list) else entry["pricing"]
+    params = {p["name"]: p for p in entry.get("supported_parameters") or []}
+    reasoning = entry.get("capabilities", {}).get("reasoning") is True or "reasoning" in features
+    efforts = [v for v in params.get("reasoning_effort", {}).get("options", []) if v in SYNC_EFFORT_VALUES]
+    control = ("effort", efforts) if efforts else ("toggle",) if "enable_thinking" in params else None
+    context = entry.get("context_length") or entry.get("context_window")
+    return {
+        "cost": {k: Decimal(tier[k]) * 1_000_000 for k in SYNC_PRICE_KEYS if k in tier},
+        "context": context,
+        "output": entry.get("max_output_tokens") or context,
+        "name": entry.get("display_name") or entry.get("name") or entry["id"],
+        "release_date": entry.get("model_released_at"),
+        "input": entry.get("input_modalities"),
+        "output_modalities": entry.get("output_modalities"),
+        "reasoning": reasoning,
+        "tool_call": "tools" in features or "function_calling" in features,
+        "structured_output": "structured_output" in features,
+        "reasoning_control": control if reasoning else None,
+    }
+
+
+def openrouter_says(listed: dict[str, Any]) -> dict[str, Any]:
+    """The same facts as the OpenRouter view states them."""
+    features = set(listed["supported_features"])
+    return {
+        "cost": {
+            k: Decimal(listed["pricing"][k]) * 1_000_000 for k in SYNC_PRICE_KEYS if k in listed["pricing"]
+        },
+        "context": listed["context_length"],
+        "output": listed["max_output_length"],
+        "name": listed["name"],
+        "release_date": datetime.fromtimestamp(listed["created"], UTC).strftime("%Y-%m-%d"),
+        "input": listed["input_modalities"],
+        "output_modalities": listed["output_modalities"],
+        "reasoning": "reasoning" in features,
+        "tool_call": "tools" in features,
+        "structured_output": "structured_outputs" in features,
+    }
+
+
+def test_models_dev_sync_reads_every_text_model_as_the_openrouter_view_says(synced) -> None:
+    from syncer.serve import ServerThread
+
+    with ServerThread(synced) as server:
+        import httpx
+
+        document = httpx.get(f"{server.url}/v1/models", timeout=10).json()
+    assert isinstance(document.get("data"), list)
+    for entry in document["data"]:
+        assert sync_parse_problems(entry) == [], entry["id"]  # one bad entry rejects the whole sync
+    kept = {
+        e["id"]: e
+        for e in document["data"]
+        if str(e.get("category", "")).lower() == "text" and ":" not in e["id"]
+    }
+    text_models = {e["id"] for e in document["data"] if e["category"] == "text"}
+    assert set(kept) == text_models and {"qwen3-5-9b", "gpt-oss-20b", "llava-1-5-7b"} <= set(kept)
+    openrouter = {
+        e["id"]: e for e in json.loads((synced.snapshot_dir / "openrouter.json").read_text())["data"]
+    }
+    controls = {}
+    for model_id, entry in kept.items():
+        read = sync_reads(entry)
+        assert read["context"] is not None, model_id  # else the sync skips the model
+        controls[model_id] = read.pop("reasoning_control")
+        house = CATALOG_MODELS[model_id]
+        if model_id in openrouter:
+            assert read == openrouter_says(openrouter[model_id]), model_id
+        else:  # not flagged for OpenRouter (llava): the catalog's own values
+            assert read["cost"] == {k: Decimal(house["pricing"][k]) * 1_000_000 for k in SYNC_PRICE_KEYS
+                                    if k in house["pricing"]}  # fmt: skip
+            assert read["output"] == house["max_output_length"]
+    assert controls["gpt-oss-20b"] == (
+        "effort",
+        ["low", "medium", "high"],
+    )  # its template reads reasoning_effort
+    assert controls["qwen3-5-9b"] == ("toggle",)  # the catalog's enable_thinking override
+    assert controls["llama-3-1-8b-instruct"] is None  # not a reasoning model
+
+
+REASONING_CATALOG = """
+[defaults]
+datacenters = ["JP"]
+max_output_length = 4096
+pricing = { prompt = "0.0000001", completion = "0.0000002" }
+supported_features = ["reasoning"]
+supported_sampling_parameters = ["temperature", "max_tokens"]
+
+[[models]]
+id = "qwen3-8b"
+hugging_face_id = "Qwen/Qwen3-8B"
+
+[[models]]
+id = "gpt-oss"
+hugging_face_id = "openai/gpt-oss-20b"
+
+[[models]]
+id = "r1"
+hugging_face_id = "deepseek-ai/DeepSeek-R1"
+
+[[models]]
+id = "r1-effort"
+hugging_face_id = "deepseek-ai/DeepSeek-R1"
+[models.supported_parameters]
+reasoning_effort = { options = ["high"] }
+
+[[models]]
+id = "qwen3-8b-no-switch"
+hugging_face_id = "Qwen/Qwen3-8B"
+[models.supported_parameters]
+enable_thinking = { enabled = false }
+"""
+
+
+def test_reasoning_controls_follow_the_chat_template_and_the_catalog_override(
+    mirror, make_settings, tmp_path
+) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(REASONING_CATALOG)
+    settings = make_settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url, catalog=catalog
+    )
+    assert run_sync(settings=settings).exit_code == 0
+    entries = {e["id"]: e for e in json.loads((settings.snapshot_dir / "catalog.json").read_text())["data"]}
+
+    def controls(model_id: str) -> dict[str, Any]:
+        params = {p["name"]: p for p in entries[model_id]["supported_parameters"]}
+        return {n: params[n] for n in ("enable_thinking", "reasoning_effort") if n in params}
+
+    # Qwen3's template reads enable_thinking: a toggle, passed through chat_template_kwargs.
+    assert controls("qwen3-8b") == {"enable_thinking": {"name": "enable_thinking", "type": "boolean"}}
+    # gpt-oss' Harmony template reads reasoning_effort as free text (default "medium"): the three levels.
+    assert controls("gpt-oss") == {
+        "reasoning_effort": {
+            "name": "reasoning_effort",
+            "type": "string",
+            "options": ["low", "medium", "high"],
+        }
+    }
+    # DeepSeek-R1's template always opens <think>: it reasons with no switch.
+    assert controls("r1") == {}
+    assert sync_reads(entries["r1"])["reasoning_control"] is None
+    # the catalog overrides per model: add a control, or drop one the template has
+    assert controls("r1-effort") == {
+        "reasoning_effort": {"name": "reasoning_effort", "type": "string", "options": ["high"]}
+    }
+    assert controls("qwen3-8b-no-switch") == {}
+
+
+def test_claims_that_make_no_sense_are_claim_contradicted_warnings(mirror, make_settings, tmp_path) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        '[[models]]\nid = "bge-m3"\nhugging_face_id = "BAAI/bge-m3"\nmax_output_length = 1\n'
+        'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0" }\n'
+        'supported_features = ["tools", "json_mode"]\nsupported_sampling_parameters = []\n'
+        '[[models]]\nid = "gemma"\nhugging_face_id = "google/gemma-2-9b-it"\nmax_output_length = 8192\n'
+        'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0.2" }\n'
+    )
+    settings = make_settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url, catalog=catalog
+    )
+    report = run_sync(settings=settings)
+    assert report.exit_code == 0
+    warnings = {o.model_id: o.warnings for o in report.outcomes}
+    assert any("catalog claims 'tools' for an embedding model" in w for w in warnings["bge-m3"])
+    assert any("catalog claims 'json_mode' for an embedding model" in w for w in warnings["bge-m3"])
+    assert any("max_output_length 8192 equal to context_length 8192" in w for w in warnings["gemma"])
+    assert not any("equal to context_length" in w for w in warnings["bge-m3"])
