@@ -51,11 +51,16 @@ from syncer.formats import (
     SamplingParameter,
     parse_price,
 )
-from syncer.parameters import FEATURE_PARAMETER_SCHEMAS, SAMPLING_PARAMETER_SCHEMAS
+from syncer.parameters import (
+    FEATURE_PARAMETER_SCHEMAS,
+    REASONING_CONTROL_SCHEMAS,
+    SAMPLING_PARAMETER_SCHEMAS,
+)
 
 KNOWN_PARAMETERS = (
     frozenset(SAMPLING_PARAMETER_SCHEMAS)
     | {name for params in FEATURE_PARAMETER_SCHEMAS.values() for name, _ in params}
+    | set(REASONING_CONTROL_SCHEMAS)
     | {"stream"}
 )
 

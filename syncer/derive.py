@@ -450,8 +450,38 @@ def chat_template_text(files: HubFiles) -> tuple[str | None, str]:
     return None, "no chat template"
 
 
+ENABLE_THINKING_RE = re.compile(r"\benable_thinking\b")
+REASONING_EFFORT_RE = re.compile(r"\breasoning_effort\b")
+_WORD = r"""['"]([A-Za-z_]+)['"]"""
+# The values a template accepts for reasoning_effort, read off its comparisons and its default:
+# ``reasoning_effort == 'low'``, ``reasoning_effort in ['low', 'high']``, ``set reasoning_effort = "medium"``.
+EFFORT_COMPARED_RE = re.compile(rf"reasoning_effort\s*(?:==|!=)\s*{_WORD}")
+EFFORT_LISTED_RE = re.compile(r"reasoning_effort\s+(?:not\s+)?in\s*[\[(]([^\])]*)[\])]")
+EFFORT_DEFAULT_RE = re.compile(rf"set\s+reasoning_effort\s*=\s*{_WORD}")
+#: a template that reads reasoning_effort as free text (gpt-oss' Harmony format) takes these levels
+DEFAULT_EFFORT_LEVELS = ("low", "medium", "high")
+#: template hints of the reasoning control: ``enable_thinking`` and ``reasoning_effort=low|medium|high``
+EFFORT_HINT = "reasoning_effort="
+
+
+def template_effort_levels(template: str) -> tuple[str, ...]:
+    """The reasoning_effort values a template names (in the order it names them), else the default levels."""
+    words: list[str] = []
+    for match in EFFORT_LISTED_RE.finditer(template):
+        words += re.findall(r"""['"]([A-Za-z_]+)['"]""", match.group(1))
+    words += EFFORT_COMPARED_RE.findall(template)
+    named = list(dict.fromkeys(words))
+    if not named:
+        return DEFAULT_EFFORT_LEVELS
+    default = EFFORT_DEFAULT_RE.findall(template)
+    return tuple(dict.fromkeys([*named, *(d for d in default if d not in named)]))
+
+
 def derive_template_features(files: HubFiles) -> Sourced:
-    """Hints from the chat template, read as text (never rendered): tool calling and reasoning."""
+    """Hints from the chat template, read as text (never rendered): tool calling, reasoning, and the
+    reasoning control the engine passes through ``chat_template_kwargs``: ``enable_thinking`` (a toggle)
+    when the template reads it, ``reasoning_effort=<levels>`` when it reads ``reasoning_effort``; a template
+    that shows reasoning and reads neither has no control (it always reasons)."""
     template, where = chat_template_text(files)
     if template is None:
         return Sourced(None, where)
@@ -460,6 +490,10 @@ def derive_template_features(files: HubFiles) -> Sourced:
         hints.append("tools")
     if REASONING_RE.search(template):
         hints.append("reasoning")
+    if ENABLE_THINKING_RE.search(template):
+        hints.append("enable_thinking")
+    if REASONING_EFFORT_RE.search(template):
+        hints.append(EFFORT_HINT + "|".join(template_effort_levels(template)))
     return Sourced(tuple(hints), where)
 
 

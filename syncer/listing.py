@@ -10,13 +10,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from syncer.catalog import CatalogModel
 from syncer.derive import derive_category, display_name
 from syncer.errors import CatalogIssue
-from syncer.formats import PRICE_UNITS, PricingKey, format_price
-from syncer.parameters import apply_overrides, house_parameters
+from syncer.formats import CATALOG_FEATURE_ALIASES, TIER_THRESHOLD_KEY, PricingKey, format_price
+from syncer.parameters import apply_overrides, house_parameters, reasoning_controls
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,47 @@ def _from(model: CatalogModel, key: str, defaults_keys: frozenset[str]) -> str:
 
 def _short(sha: str) -> str:
     return sha[:7]
+
+
+PriceValue = Decimal | str
+#: categories whose models never chat, and the claims that make no sense for them (claim_contradicted)
+NON_CHAT_CATEGORIES = {
+    "embedding": "an embedding model",
+    "rerank": "a rerank model",
+    "audio": "a speech model",
+}
+CHAT_ONLY_FEATURES = ("tools", "reasoning", "json_mode", "structured_outputs")
+
+
+def _price_strings(prices: Mapping[str, PriceValue]) -> dict[str, str]:
+    """Every key as a plain decimal string: the listing's known keys in their order, then any other key."""
+    plain = {str(k): v if isinstance(v, str) else format_price(v) for k, v in prices.items()}
+    known = [key.value for key in PricingKey if key.value in plain]
+    return {key: plain[key] for key in (*known, *(k for k in plain if k not in known))}
+
+
+def catalog_pricing(
+    prices: Mapping[str, PriceValue], tiers: Sequence[tuple[int, Mapping[str, PriceValue]]] = ()
+) -> dict[str, str] | list[dict[str, Any]]:
+    """The catalog view's ``pricing``: ``{key: "decimal string"}`` for every price key the model has (per
+    token unless the key says otherwise; the same exact strings as the OpenRouter view), or, when the model
+    has long-context tiers, a list of such objects: the base tier first, then each tier
+    ``(threshold, prices)`` in rising threshold order with ``above_prompt_tokens: threshold``. A later tier
+    lists the keys it changes, over the base tier's others. Units are documented, never inlined."""
+    base = _price_strings(prices)
+    if not tiers:
+        return base
+    result: list[dict[str, Any]] = [base]
+    for threshold, tier in sorted(tiers, key=lambda t: t[0]):
+        result.append({**base, **_price_strings(tier), TIER_THRESHOLD_KEY: threshold})
+    return result
+
+
+def catalog_features(features: Sequence[str]) -> list[str]:
+    """The catalog view's ``features``: the OpenRouter words as listed, then the aliases model databases
+    read (``function_calling`` for ``tools``, ``structured_output`` for ``structured_outputs``)."""
+    words = list(features)
+    return words + [CATALOG_FEATURE_ALIASES[w] for w in words if w in CATALOG_FEATURE_ALIASES]
 
 
 def merge_model(
@@ -163,6 +205,24 @@ def merge_model(
                     f"catalog claims {feature!r} but the chat template shows no sign of it"
                     f" ({facts.provenance.get('template_features', 'chat template')}{at})"
                 )
+    kind = (
+        model.category.value
+        if model.category
+        else derive_category(outputs, facts.pipeline_tag if facts else None).value
+    )
+    if kind in NON_CHAT_CATEGORIES:
+        for feature in features:
+            if feature in CHAT_ONLY_FEATURES:
+                warnings.append(
+                    f"catalog claims {feature!r} for {NON_CHAT_CATEGORIES[kind]} (category {kind}):"
+                    " it makes no sense there; drop it from supported_features"
+                )
+    if context_length is not None and model.max_output_length == context_length:
+        warnings.append(
+            f"catalog claims max_output_length {model.max_output_length} equal to context_length"
+            f" {context_length}: a client sending max_tokens = max_output_length fails on every request"
+            " with any prompt; lower max_output_length"
+        )
     sampling = [str(p) for p in model.supported_sampling_parameters]
     prov["supported_sampling_parameters"] = _from(model, "supported_sampling_parameters", defaults_keys)
     is_ready = model.is_ready and not_ready_reason is None
@@ -229,6 +289,13 @@ def merge_model(
         warnings=tuple(warnings),
         issues=tuple(issues),
     )
+
+
+def _template_source(facts: Facts | None) -> str:
+    if facts is None:
+        return ""
+    where = facts.provenance.get("template_features", "chat template")
+    return f"hub: {where} @ {_short(facts.commit_sha)}"
 
 
 def _hub_time(value: datetime) -> str:
@@ -321,12 +388,17 @@ def _catalog_entry(
         features=features,
         max_output_tokens=model.max_output_length,
         generates_text=category in ("text", "audio") and "text" in outputs,
+        controls=reasoning_controls(facts.template_features if facts else None),
     )
     overrides = {n: o.model_dump(exclude_defaults=True) for n, o in model.supported_parameters.items()}
     parameters = apply_overrides(house, overrides)
     source = (
         f"house parameter table for {prov['supported_sampling_parameters']} and {prov['supported_features']}"
     )
+    if "reasoning" in features:
+        source += (
+            f"; reasoning control from {prov_template}" if (prov_template := _template_source(facts)) else ""
+        )
     if overrides:
         source += f"; {_from(model, 'supported_parameters', defaults_keys)} ({', '.join(sorted(overrides))})"
     prov["supported_parameters"] = source
@@ -352,9 +424,9 @@ def _catalog_entry(
         "context_length": context_length,
         "max_output_tokens": model.max_output_length,
         "model_released_at": released,
-        "pricing": {k: {"amount": v, "unit": PRICE_UNITS[k]} for k, v in pricing.items()},
+        "pricing": catalog_pricing(pricing),
         "capabilities": capabilities,
-        "features": list(features),
+        "features": catalog_features(features),
         "supported_parameters": parameters,
         "served_from": [c.value for c in model.datacenters],
         "status": "ready" if ready else "staging",

@@ -35,12 +35,38 @@ FEATURE_PARAMETER_SCHEMAS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
     "json_mode": [("response_format", {"type": "object", "options": ["text", "json_object"]})],
     "structured_outputs": [("response_format", {"type": "object", "options": ["text", "json_schema"]})],
-    "reasoning": [("reasoning_effort", {"type": "string", "options": ["low", "medium", "high"]})],
     "logprobs": [
         ("logprobs", {"type": "boolean", "default": False}),
         ("top_logprobs", {"type": "integer", "min": 0, "max": 20}),
     ],
 }
+
+#: the reasoning controls a catalog may name without a type (override per model in
+#: ``[models.supported_parameters]``: add one the template does not show, change its options, or drop it with
+#: ``enabled = false``)
+REASONING_CONTROL_SCHEMAS: dict[str, dict[str, Any]] = {
+    "enable_thinking": {"type": "boolean"},
+    "reasoning_effort": {"type": "string", "options": ["low", "medium", "high"]},
+}
+
+#: the template hint of a reasoning_effort control: ``reasoning_effort=low|medium|high`` (syncer.derive)
+EFFORT_HINT = "reasoning_effort="
+
+
+def reasoning_controls(template_hints: Iterable[str] | None) -> dict[str, dict[str, Any]]:
+    """A reasoning model's control parameters, as its chat template reads them (engines pass them through
+    ``chat_template_kwargs``): ``enable_thinking`` (boolean) and/or ``reasoning_effort`` (string, the levels
+    the template accepts). None when the template reads neither (it always reasons) or there is no
+    template: the catalog may add one with ``[models.supported_parameters]``."""
+    controls: dict[str, dict[str, Any]] = {}
+    for hint in template_hints or ():
+        if hint == "enable_thinking":
+            controls["enable_thinking"] = {"type": "boolean"}
+        elif hint.startswith(EFFORT_HINT):
+            levels = [v for v in hint.removeprefix(EFFORT_HINT).split("|") if v]
+            controls["reasoning_effort"] = {"type": "string", "options": levels}
+    return controls
+
 
 STREAM_SCHEMA: dict[str, Any] = {"type": "boolean", "default": False}
 KEY_ORDER = ("name", "type", "default", "min", "max", "options")
@@ -57,8 +83,10 @@ def house_parameters(
     features: Iterable[str],
     max_output_tokens: int,
     generates_text: bool,
+    controls: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The house's parameter schemas for one model, by name, before catalog overrides."""
+    """The house's parameter schemas for one model, by name, before catalog overrides. ``controls``: the
+    reasoning controls (:func:`reasoning_controls`), listed only when ``features`` has ``reasoning``."""
     result: dict[str, dict[str, Any]] = {}
     names = list(sampling)
     if generates_text and "max_tokens" not in names:
@@ -77,6 +105,9 @@ def house_parameters(
                 result[name] = {**result[name], "options": options}
             else:
                 result[name] = dict(schema)
+    if "reasoning" in features:
+        for name, control in (controls or {}).items():
+            result[name] = dict(control)
     if generates_text:
         result["stream"] = dict(STREAM_SCHEMA)
     return result
@@ -96,5 +127,5 @@ def apply_overrides(
             result.pop(name, None)
             continue
         changes = {k: v for k, v in override.items() if k != "enabled" and v is not None}
-        result[name] = {**result.get(name, {}), **changes}
+        result[name] = {**result.get(name, REASONING_CONTROL_SCHEMAS.get(name, {})), **changes}
     return [_ordered(name, schema) for name, schema in result.items() if schema.get("type")]

@@ -59,6 +59,8 @@ PRICE_UNITS = {
     "request": "USD per request",
     "input_cache_read": "USD per cached input token",
 }
+#: the catalog view's aliases of OpenRouter feature words (the names model databases read)
+FEATURE_ALIASES = {"tools": "function_calling", "structured_outputs": "structured_output"}
 PLAIN_DECIMAL = re.compile(r"^(0|[1-9]\d*)(\.\d+)?$")
 
 
@@ -127,15 +129,16 @@ def check_entry(entry: dict[str, Any]) -> None:
     assert isinstance(released, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", released), where
     assert date.fromisoformat(released) <= datetime.now(UTC).date()
 
-    pricing = entry["pricing"]
-    assert {"prompt", "completion"} <= set(pricing) <= set(PRICE_UNITS), where
-    for key, price in pricing.items():
-        assert set(price) == {"amount", "unit"}, where
-        assert isinstance(price["amount"], str) and PLAIN_DECIMAL.match(price["amount"]), (where, price)
-        assert Decimal(price["amount"]) >= 0
-        assert price["unit"] == PRICE_UNITS[key]
-    if "input_cache_read" in pricing:
-        assert Decimal(pricing["input_cache_read"]["amount"]) <= Decimal(pricing["prompt"]["amount"])
+    tiers = entry["pricing"] if isinstance(entry["pricing"], list) else [entry["pricing"]]
+    assert tiers, where
+    for index, pricing in enumerate(tiers):
+        prices = {k: v for k, v in pricing.items() if k != "above_prompt_tokens"}
+        assert {"prompt", "completion"} <= set(prices) <= set(PRICE_UNITS), where
+        for price in prices.values():  # {key: "decimal string"}: what model databases parse
+            assert isinstance(price, str) and PLAIN_DECIMAL.match(price), (where, price)
+        if "input_cache_read" in prices:
+            assert Decimal(prices["input_cache_read"]) <= Decimal(prices["prompt"])
+        assert ("above_prompt_tokens" in pricing) == (index > 0), where
 
     capabilities = entry["capabilities"]
     assert list(capabilities) == list(CAPABILITIES) and all(
@@ -144,10 +147,14 @@ def check_entry(entry: dict[str, Any]) -> None:
     assert capabilities["vision"] == ("image" in entry["input_modalities"])
     features = entry["features"]
     assert (
-        isinstance(features, list) and set(features) <= set(Feature) and len(set(features)) == len(features)
+        isinstance(features, list)
+        and set(features) <= {*Feature, *FEATURE_ALIASES.values()}
+        and len(set(features)) == len(features)
     )
     for feature in ("reasoning", "tools", "json_mode", "structured_outputs"):
         assert capabilities[feature] == (feature in features), (where, feature)
+    for word, alias in FEATURE_ALIASES.items():
+        assert (alias in features) == (word in features), (where, alias)
 
     parameters = entry["supported_parameters"]
     assert isinstance(parameters, list)
@@ -164,9 +171,12 @@ def check_entry(entry: dict[str, Any]) -> None:
     if "temperature" in by_name:  # the house's 0-2, or a narrower range the catalog chose
         temperature = by_name["temperature"]
         assert temperature["type"] == "number" and 0 <= temperature["min"] <= temperature["max"] <= 2
-    assert ("reasoning_effort" in by_name) == capabilities["reasoning"], where
-    if capabilities["reasoning"]:
+    if not capabilities["reasoning"]:
+        assert "reasoning_effort" not in by_name and "enable_thinking" not in by_name, where
+    if "reasoning_effort" in by_name:
         assert by_name["reasoning_effort"]["type"] == "string" and by_name["reasoning_effort"]["options"]
+    if "enable_thinking" in by_name:
+        assert by_name["enable_thinking"]["type"] == "boolean"
     assert ("tools" in by_name) == capabilities["tools"], where
 
     served = entry["served_from"]
@@ -198,7 +208,7 @@ def test_every_catalog_model_is_in_the_view_with_every_field(synced) -> None:
     for model_id, entry in entries.items():
         house = CATALOG_MODELS[model_id]
         assert entry["max_output_tokens"] == house["max_output_length"]
-        assert {k: v["amount"] for k, v in entry["pricing"].items()} == house["pricing"]
+        assert entry["pricing"] == house["pricing"]
         assert entry["served_from"] == house.get("datacenters", ["JP"])
         assert entry["quantization"] == house.get("quantization")
         assert entry["status"] == ("ready" if house.get("is_ready", True) else "staging")
@@ -207,8 +217,10 @@ def test_every_catalog_model_is_in_the_view_with_every_field(synced) -> None:
             assert entry["display_name"] == listed["name"]
             assert entry["created"] == listed["created"]
             assert entry["context_length"] == listed["context_length"]
-            assert entry["features"] == listed["supported_features"]
-            assert {k: v["amount"] for k, v in entry["pricing"].items()} == listed["pricing"]
+            assert [f for f in entry["features"] if f not in FEATURE_ALIASES.values()] == listed[
+                "supported_features"
+            ]
+            assert entry["pricing"] == listed["pricing"]
             assert entry["input_modalities"] == listed["input_modalities"]
             assert entry["model_released_at"] == datetime.fromtimestamp(listed["created"], UTC).strftime(
                 "%Y-%m-%d"
@@ -228,12 +240,19 @@ def test_the_view_says_what_each_model_is(synced) -> None:
         "streaming": True,
     }
     params = {p["name"]: p for p in qwen["supported_parameters"]}
-    assert params["reasoning_effort"]["options"] == ["low", "medium", "high"]
+    assert params["enable_thinking"] == {"name": "enable_thinking", "type": "boolean"}  # catalog override
+    assert "reasoning_effort" not in params
+    assert qwen["features"] == [
+        "tools", "json_mode", "structured_outputs", "reasoning", "function_calling", "structured_output"
+    ]  # fmt: skip
+    gpt_oss = {p["name"]: p for p in entries["gpt-oss-20b"]["supported_parameters"]}
+    assert gpt_oss["reasoning_effort"]["options"] == ["low", "medium", "high"]  # its template: free text
+    assert "enable_thinking" not in gpt_oss
     assert params["response_format"]["options"] == ["text", "json_object", "json_schema"]
     assert params["max_tokens"] == {"name": "max_tokens", "type": "integer", "min": 1, "max": 32768}
     llava = entries["llava-1-5-7b"]
     assert llava["capabilities"]["vision"] is True and llava["capabilities"]["reasoning"] is False
-    assert llava["pricing"]["image"] == {"amount": "0.0001", "unit": "USD per input image"}
+    assert llava["pricing"]["image"] == "0.0001"
     assert entries["phi-4"]["status"] == "staging"
     assert entries["gemma-2-9b-it"]["input_modalities"] == ["text"]
 
@@ -408,3 +427,217 @@ def test_stale_hub_facts_are_flagged_with_stale_since(
     assert stale["context_length"] == fresh["context_length"]  # last good facts kept
     since = datetime.strptime(stale["stale_since"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     assert report.started_at.replace(microsecond=0) <= since <= report.finished_at  # marked by this run
+
+
+# models.dev's hourly sync of this provider (anomalyco/models.dev, packages/core/src/sync/providers/
+# empiriolabs.ts, PR #2707), its reading rules as read in that file, stated as facts:
+#  - the response is {"data": [...]}; each entry needs a string "id"; pricing, if present, is ONE object or a
+#    LIST of objects whose prompt/completion/input_cache_read are strings (anything else fails the parse);
+#    context_length / max_output_tokens are numbers or null; features, input/output_modalities are string
+#    lists; supported_parameters a list of {name: string, type?: string, options?: string[]};
+#  - kept: category "text" (case-insensitive) and an id without ":";
+#  - price = pricing[0] when a list; per-token strings, times 1e6;
+#  - context = context_length ?? context_window (skipped without one); output = max_output_tokens ?? context;
+#  - reasoning = capabilities.reasoning === true or "reasoning" in features; tool call = "tools" or
+#    "function_calling" in features; structured output = "structured_output" (singular) in features;
+#  - reasoning control: reasoning_effort's options among EFFORT_VALUES, else enable_thinking (a toggle), else
+#    none; name = display_name ?? name ?? id; release date = model_released_at.
+SYNC_EFFORT_VALUES = ("none", "minimal", "low", "medium", "high", "xhigh", "max", "default")
+SYNC_PRICE_KEYS = ("prompt", "completion", "input_cache_read")
+
+
+def sync_parse_problems(entry: dict[str, Any]) -> list[str]:
+    problems = []
+    if not isinstance(entry.get("id"), str):
+        problems.append("id")
+    pricing = entry.get("pricing")
+    if pricing is not None:
+        tiers = pricing if isinstance(pricing, list) else [pricing]
+        if not all(isinstance(t, dict) for t in tiers):
+            problems.append("pricing")
+        for tier in tiers:
+            problems += [k for k in SYNC_PRICE_KEYS if k in tier and not isinstance(tier[k], str)]
+    for key in ("context_length", "max_output_tokens"):
+        if entry.get(key) is not None and not _is_number(entry[key]):
+            problems.append(key)
+    for key in ("features", "input_modalities", "output_modalities"):
+        if key in entry and not (
+            isinstance(entry[key], list) and all(isinstance(v, str) for v in entry[key])
+        ):
+            problems.append(key)
+    for p in entry.get("supported_parameters", []):
+        if not isinstance(p.get("name"), str) or not all(isinstance(o, str) for o in p.get("options", [])):
+            problems.append("supported_parameters")
+    return problems
+
+
+def sync_reads(entry: dict[str, Any]) -> dict[str, Any]:
+    features = set(entry.get("features") or [])
+    tier = entry["pricing"][0] if isinstance(entry["pricing"], list) else entry["pricing"]
+    params = {p["name"]: p for p in entry.get("supported_parameters") or []}
+    reasoning = entry.get("capabilities", {}).get("reasoning") is True or "reasoning" in features
+    efforts = [v for v in params.get("reasoning_effort", {}).get("options", []) if v in SYNC_EFFORT_VALUES]
+    control = ("effort", efforts) if efforts else ("toggle",) if "enable_thinking" in params else None
+    context = entry.get("context_length") or entry.get("context_window")
+    return {
+        "cost": {k: Decimal(tier[k]) * 1_000_000 for k in SYNC_PRICE_KEYS if k in tier},
+        "context": context,
+        "output": entry.get("max_output_tokens") or context,
+        "name": entry.get("display_name") or entry.get("name") or entry["id"],
+        "release_date": entry.get("model_released_at"),
+        "input": entry.get("input_modalities"),
+        "output_modalities": entry.get("output_modalities"),
+        "reasoning": reasoning,
+        "tool_call": "tools" in features or "function_calling" in features,
+        "structured_output": "structured_output" in features,
+        "reasoning_control": control if reasoning else None,
+    }
+
+
+def openrouter_says(listed: dict[str, Any]) -> dict[str, Any]:
+    """The same facts as the OpenRouter view states them."""
+    features = set(listed["supported_features"])
+    return {
+        "cost": {
+            k: Decimal(listed["pricing"][k]) * 1_000_000 for k in SYNC_PRICE_KEYS if k in listed["pricing"]
+        },
+        "context": listed["context_length"],
+        "output": listed["max_output_length"],
+        "name": listed["name"],
+        "release_date": datetime.fromtimestamp(listed["created"], UTC).strftime("%Y-%m-%d"),
+        "input": listed["input_modalities"],
+        "output_modalities": listed["output_modalities"],
+        "reasoning": "reasoning" in features,
+        "tool_call": "tools" in features,
+        "structured_output": "structured_outputs" in features,
+    }
+
+
+def test_models_dev_sync_reads_every_text_model_as_the_openrouter_view_says(synced) -> None:
+    from syncer.serve import ServerThread
+
+    with ServerThread(synced) as server:
+        import httpx
+
+        document = httpx.get(f"{server.url}/v1/models", timeout=10).json()
+    assert isinstance(document.get("data"), list)
+    for entry in document["data"]:
+        assert sync_parse_problems(entry) == [], entry["id"]  # one bad entry rejects the whole sync
+    kept = {
+        e["id"]: e
+        for e in document["data"]
+        if str(e.get("category", "")).lower() == "text" and ":" not in e["id"]
+    }
+    text_models = {e["id"] for e in document["data"] if e["category"] == "text"}
+    assert set(kept) == text_models and {"qwen3-5-9b", "gpt-oss-20b", "llava-1-5-7b"} <= set(kept)
+    openrouter = {
+        e["id"]: e for e in json.loads((synced.snapshot_dir / "openrouter.json").read_text())["data"]
+    }
+    controls = {}
+    for model_id, entry in kept.items():
+        read = sync_reads(entry)
+        assert read["context"] is not None, model_id  # else the sync skips the model
+        controls[model_id] = read.pop("reasoning_control")
+        house = CATALOG_MODELS[model_id]
+        if model_id in openrouter:
+            assert read == openrouter_says(openrouter[model_id]), model_id
+        else:  # not flagged for OpenRouter (llava): the catalog's own values
+            assert read["cost"] == {k: Decimal(house["pricing"][k]) * 1_000_000 for k in SYNC_PRICE_KEYS
+                                    if k in house["pricing"]}  # fmt: skip
+            assert read["output"] == house["max_output_length"]
+    assert controls["gpt-oss-20b"] == (
+        "effort",
+        ["low", "medium", "high"],
+    )  # its template reads reasoning_effort
+    assert controls["qwen3-5-9b"] == ("toggle",)  # the catalog's enable_thinking override
+    assert controls["llama-3-1-8b-instruct"] is None  # not a reasoning model
+
+
+REASONING_CATALOG = """
+[defaults]
+datacenters = ["JP"]
+max_output_length = 4096
+pricing = { prompt = "0.0000001", completion = "0.0000002" }
+supported_features = ["reasoning"]
+supported_sampling_parameters = ["temperature", "max_tokens"]
+
+[[models]]
+id = "qwen3-8b"
+hugging_face_id = "Qwen/Qwen3-8B"
+
+[[models]]
+id = "gpt-oss"
+hugging_face_id = "openai/gpt-oss-20b"
+
+[[models]]
+id = "r1"
+hugging_face_id = "deepseek-ai/DeepSeek-R1"
+
+[[models]]
+id = "r1-effort"
+hugging_face_id = "deepseek-ai/DeepSeek-R1"
+[models.supported_parameters]
+reasoning_effort = { options = ["high"] }
+
+[[models]]
+id = "qwen3-8b-no-switch"
+hugging_face_id = "Qwen/Qwen3-8B"
+[models.supported_parameters]
+enable_thinking = { enabled = false }
+"""
+
+
+def test_reasoning_controls_follow_the_chat_template_and_the_catalog_override(
+    mirror, make_settings, tmp_path
+) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(REASONING_CATALOG)
+    settings = make_settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url, catalog=catalog
+    )
+    assert run_sync(settings=settings).exit_code == 0
+    entries = {e["id"]: e for e in json.loads((settings.snapshot_dir / "catalog.json").read_text())["data"]}
+
+    def controls(model_id: str) -> dict[str, Any]:
+        params = {p["name"]: p for p in entries[model_id]["supported_parameters"]}
+        return {n: params[n] for n in ("enable_thinking", "reasoning_effort") if n in params}
+
+    # Qwen3's template reads enable_thinking: a toggle, passed through chat_template_kwargs.
+    assert controls("qwen3-8b") == {"enable_thinking": {"name": "enable_thinking", "type": "boolean"}}
+    # gpt-oss' Harmony template reads reasoning_effort as free text (default "medium"): the three levels.
+    assert controls("gpt-oss") == {
+        "reasoning_effort": {
+            "name": "reasoning_effort",
+            "type": "string",
+            "options": ["low", "medium", "high"],
+        }
+    }
+    # DeepSeek-R1's template always opens <think>: it reasons with no switch.
+    assert controls("r1") == {}
+    assert sync_reads(entries["r1"])["reasoning_control"] is None
+    # the catalog overrides per model: add a control, or drop one the template has
+    assert controls("r1-effort") == {
+        "reasoning_effort": {"name": "reasoning_effort", "type": "string", "options": ["high"]}
+    }
+    assert controls("qwen3-8b-no-switch") == {}
+
+
+def test_claims_that_make_no_sense_are_claim_contradicted_warnings(mirror, make_settings, tmp_path) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        '[[models]]\nid = "bge-m3"\nhugging_face_id = "BAAI/bge-m3"\nmax_output_length = 1\n'
+        'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0" }\n'
+        'supported_features = ["tools", "json_mode"]\nsupported_sampling_parameters = []\n'
+        '[[models]]\nid = "gemma"\nhugging_face_id = "google/gemma-2-9b-it"\nmax_output_length = 8192\n'
+        'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0.2" }\n'
+    )
+    settings = make_settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url, catalog=catalog
+    )
+    report = run_sync(settings=settings)
+    assert report.exit_code == 0
+    warnings = {o.model_id: o.warnings for o in report.outcomes}
+    assert any("catalog claims 'tools' for an embedding model" in w for w in warnings["bge-m3"])
+    assert any("catalog claims 'json_mode' for an embedding model" in w for w in warnings["bge-m3"])
+    assert any("max_output_length 8192 equal to context_length 8192" in w for w in warnings["gemma"])
+    assert not any("equal to context_length" in w for w in warnings["bge-m3"])

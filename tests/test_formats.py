@@ -87,11 +87,11 @@ OUTSIDE_THE_VOCABULARY: dict[str, tuple[str, Callable[[dict[str, Any]], None], s
         lambda e: e.update(quantization="unknown"),
         "'unknown' is not allowed",
     ),
-    "catalog feature": ("catalog", lambda e: e.update(features=["function_calling"]), "is not allowed"),
-    "catalog price unit": (
+    "catalog feature": ("catalog", lambda e: e.update(features=["functions"]), "is not allowed"),
+    "catalog price object": (  # {amount, unit} objects fail models.dev's parse: prices are plain strings
         "catalog",
-        lambda e: e["pricing"]["prompt"].update(unit="USD per token"),
-        "'USD per token' is not allowed",
+        lambda e: e["pricing"].update(prompt={"amount": "0.1", "unit": "USD per input token"}),
+        "is not a plain decimal string",
     ),
 }
 

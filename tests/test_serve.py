@@ -69,7 +69,7 @@ def documents(version: int = 0) -> tuple[bytes, bytes]:
             "created": 1778976000,
             "owned_by": "house",
             "display_name": model_id,
-            "pricing": {"completion": {"amount": completion, "unit": "USD per output token"}},
+            "pricing": {"prompt": "0", "completion": completion},
         }
         for model_id in CATALOG_IDS
     ]
@@ -411,7 +411,7 @@ def test_a_replaced_snapshot_is_served_after_the_next_poll(
         response = client.get(url)
         assert response.headers["etag"] == etag_of(openrouter) != etag_of(openrouter_0)
         entry = client.get(f"{server.url}/v1/models/qwen3-5-9b").json()
-        assert entry["pricing"]["completion"]["amount"] == f"0.00000{100 + version:03d}"
+        assert entry["pricing"]["completion"] == f"0.00000{100 + version:03d}"
     assert catalog != catalog_0
 
     # Rewriting the same bytes (a new inode, a new mtime) changes nothing visible.

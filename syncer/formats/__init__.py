@@ -12,6 +12,8 @@ from syncer.formats import catalog_view, openrouter
 from syncer.formats.catalog_view import validate_catalog_document
 from syncer.formats.openrouter import validate_openrouter_document, validate_openrouter_entry
 from syncer.formats.vocabulary import (
+    CATALOG_FEATURE_ALIASES,
+    CATALOG_FEATURES,
     DEPRECATION_DATE_PATTERN,
     DEPRECATION_DATE_RE,
     HF_ID_OR_EMPTY_PATTERN,
@@ -25,6 +27,7 @@ from syncer.formats.vocabulary import (
     PRICE_UNITS,
     REQUIRED_PRICING_KEYS,
     SLUG_PATTERN,
+    TIER_THRESHOLD_KEY,
     UNIX_SECONDS_MAX,
     UNIX_SECONDS_MIN,
     Category,
@@ -42,6 +45,8 @@ from syncer.formats.vocabulary import (
 )
 
 __all__ = [
+    "CATALOG_FEATURES",
+    "CATALOG_FEATURE_ALIASES",
     "DEPRECATION_DATE_PATTERN",
     "DEPRECATION_DATE_RE",
     "HF_ID_OR_EMPTY_PATTERN",
@@ -55,6 +60,7 @@ __all__ = [
     "PRICE_UNITS",
     "REQUIRED_PRICING_KEYS",
     "SLUG_PATTERN",
+    "TIER_THRESHOLD_KEY",
     "UNIX_SECONDS_MAX",
     "UNIX_SECONDS_MIN",
     "Category",

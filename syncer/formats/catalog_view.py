@@ -19,6 +19,7 @@ from syncer.formats.rules import (
     Items,
     Map,
     Number,
+    ObjectOrList,
     OneOf,
     Problems,
     Record,
@@ -28,13 +29,15 @@ from syncer.formats.rules import (
     model_where,
 )
 from syncer.formats.vocabulary import (
+    CATALOG_FEATURE_ALIASES,
+    CATALOG_FEATURES,
     DATE_PATTERN,
     HF_ID_OR_EMPTY_PATTERN,
     PRICE_PATTERN,
     PRICE_UNITS,
+    TIER_THRESHOLD_KEY,
     Category,
     CountryCode,
-    Feature,
     InputModality,
     OutputModality,
     ParameterType,
@@ -48,14 +51,31 @@ AMOUNT = Text(
     example="0.00000009",
 )
 
+_UNITS = "; ".join(f"{key}: {unit}" for key, unit in PRICE_UNITS.items())
 
-def _price(unit: str) -> Record:
+
+def _tier(*, later: bool) -> Record:
+    fields = [Field(key, AMOUNT, description=unit) for key, unit in PRICE_UNITS.items()]
+    if later:
+        fields.append(
+            Field(
+                TIER_THRESHOLD_KEY,
+                Integer(minimum=1),
+                required=True,
+                description="the tier applies to requests whose prompt is longer than this many tokens",
+            )
+        )
     return Record(
-        [Field("amount", AMOUNT, required=True), Field("unit", OneOf((unit,)), required=True)],
-        closed=False,
+        fields,
+        unknown_message="{where}: unknown pricing key {value!r}",
         missing_message="{where}: {key} has no {value!r}",
+        description=(
+            "prices as plain decimal strings (the same exact strings as the OpenRouter view); " + _UNITS
+        ),
     )
 
+
+PRICING = ObjectOrList(single=_tier(later=False), first=_tier(later=False), rest=_tier(later=True))
 
 PARAMETER = Record(
     [
@@ -104,13 +124,22 @@ ENTRY = Record(
         ),
         Field(
             "pricing",
-            Record(
-                [Field(key, _price(unit)) for key, unit in PRICE_UNITS.items()],
-                unknown_message="{where}: unknown pricing key {value!r}",
+            PRICING,
+            description=(
+                "one object {key: decimal string}, or with long-context tiers a list of them: the base tier"
+                f" first, each later one with its {TIER_THRESHOLD_KEY}. Units: {_UNITS}"
             ),
         ),
         Field("capabilities", Map(Boolean())),
-        Field("features", Items(OneOf(Feature, message=LISTED_WORD))),
+        Field(
+            "features",
+            Items(OneOf(CATALOG_FEATURES, message=LISTED_WORD)),
+            description=(
+                "the OpenRouter view's supported_features, in its order, then the aliases model databases"
+                " read: "
+                + ", ".join(f"{alias} (with {word})" for word, alias in CATALOG_FEATURE_ALIASES.items())
+            ),
+        ),
         Field(
             "supported_parameters",
             Items(PARAMETER, unique_by="name"),

@@ -385,6 +385,39 @@ class Record(Rule):
         return schema
 
 
+@dataclass(frozen=True)
+class ObjectOrList(Rule):
+    """Either one object obeying ``single`` or a non-empty list of objects (``first`` for the first item,
+    ``rest`` for each later one): a value that is sometimes one thing, sometimes tiers of it."""
+
+    single: Record
+    first: Record
+    rest: Record
+    message: str = "{where}: {key} must be an object or a non-empty list of objects"
+
+    def check(self, problems: Problems, where: str, key: str, value: object) -> None:
+        if isinstance(value, Mapping):
+            self.single.check(problems, where, key, value)
+        elif isinstance(value, list) and value:
+            self.first.check(problems, where, f"{key}[0]", value[0])
+            for index, item in enumerate(value[1:], start=1):
+                self.rest.check(problems, where, f"{key}[{index}]", item)
+        else:
+            self.fail(problems, where, key, value)
+
+    def schema(self) -> dict[str, Any]:
+        return {
+            "oneOf": [
+                self.single.schema(),
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"anyOf": [self.first.schema(), self.rest.schema()]},
+                },
+            ]
+        }
+
+
 def listing_problems(
     entries: Iterable[object], entry: Record, *, where: Callable[[Mapping[str, Any]], str]
 ) -> Problems:

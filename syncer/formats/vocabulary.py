@@ -74,6 +74,20 @@ class Feature(StrEnum):
     REASONING = "reasoning"
 
 
+#: the catalog view's ``features`` lists the OpenRouter words, then these aliases of them (the names model
+#: databases read: models.dev's sync looks for ``structured_output``, singular, and ``function_calling``)
+CATALOG_FEATURE_ALIASES: dict[str, str] = {
+    "tools": "function_calling",
+    "structured_outputs": "structured_output",
+}
+#: every word the catalog view's ``features`` may hold
+CATALOG_FEATURES: tuple[str, ...] = (*(str(f) for f in Feature), *CATALOG_FEATURE_ALIASES.values())
+
+#: the key of a later long-context pricing tier in the catalog view: the tier applies to requests whose
+#: prompt is longer than this many tokens
+TIER_THRESHOLD_KEY = "above_prompt_tokens"
+
+
 class PricingKey(StrEnum):
     """USD per token unless the key says otherwise; in this order in every document."""
 
