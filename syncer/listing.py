@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from syncer.catalog import CatalogModel
+from syncer.catalog import OVERRIDE_PRICE_KEYS, CatalogModel
 from syncer.derive import derive_category, display_name
 from syncer.errors import CatalogIssue
 from syncer.formats import PRICE_UNITS, PricingKey, format_price
+from syncer.listing_v2 import country_codes, json_number, openrouter_v2_entry_of
 from syncer.parameters import apply_overrides, house_parameters
 
 
@@ -43,6 +44,8 @@ class Merged:
     provenance: dict[str, str]
     warnings: tuple[str, ...] = ()
     issues: tuple[CatalogIssue, ...] = field(default=())
+    #: the same model in OpenRouter's 2.4 document (present exactly when ``openrouter_entry`` is)
+    openrouter_v2_entry: dict[str, Any] | None = None
 
 
 def _from(model: CatalogModel, key: str, defaults_keys: frozenset[str]) -> str:
@@ -152,6 +155,20 @@ def merge_model(
     pricing = {k: format_price(v) for k, v in model.pricing.as_dict().items()}
     pricing = {key.value: pricing[key] for key in PricingKey if key in pricing}
     prov["pricing"] = _from(model, "pricing", defaults_keys)
+    flat_overrides = [
+        {k: (format_price(v) if k in OVERRIDE_PRICE_KEYS else v) for k, v in o.model_dump().items() if v is not None}
+        for o in model.pricing.overrides or ()
+    ]
+    for key in ("input_cache_write", "internal_reasoning", "web_search", "overrides"):
+        if getattr(model.pricing, key) is not None:
+            prov[f"pricing.{key}"] = f"{prov['pricing']}.{key}"
+    if model.is_free and any(v != 0 for v in model.pricing.as_dict().values()):
+        warnings.append("is_free = true with non-zero prices: OpenRouter ignores the prices of a free variant")
+    for key in ("is_free", "discount_to_user", "tokenizer", "compliance", "capacity"):
+        if key in model.model_fields_set or key in defaults_keys:
+            prov[key] = _from(model, key, defaults_keys)
+    if model.capacity is not None and model.capacity.prompt_tokens_per_minute is not None:
+        prov["capacity_tpm"] = f"{prov['capacity']}.prompt_tokens_per_minute"
 
     features = [str(f) for f in model.supported_features]
     prov["supported_features"] = _from(model, "supported_features", defaults_keys)
@@ -196,12 +213,21 @@ def merge_model(
             "supported_features": features,
             "is_ready": is_ready,
             "openrouter": {"slug": model.openrouter.slug},
-            "datacenters": [{"country_code": c.value} for c in model.datacenters],
+            "datacenters": [{"country_code": code} for code in country_codes(model)],
         }
         if model.description:
             openrouter_entry["description"] = model.description
         if model.deprecation_date:
             openrouter_entry["deprecation_date"] = model.deprecation_date
+        if flat_overrides:
+            pricing_with_overrides = {**pricing, "overrides": flat_overrides}
+            openrouter_entry["pricing"] = pricing_with_overrides
+        if "is_free" in model.model_fields_set:
+            openrouter_entry["is_free"] = model.is_free
+        if model.discount_to_user is not None:
+            openrouter_entry["discount_to_user"] = json_number(model.discount_to_user)
+        if model.capacity is not None and model.capacity.prompt_tokens_per_minute is not None:
+            openrouter_entry["capacity_tpm"] = model.capacity.prompt_tokens_per_minute
         prov["openrouter.slug"] = "catalog: openrouter.slug"
 
     catalog_entry = _catalog_entry(
@@ -221,8 +247,14 @@ def merge_model(
         first_seen_at=first_seen_at,
         defaults_keys=defaults_keys,
     )
+    openrouter_v2_entry = (
+        None
+        if openrouter_entry is None
+        else openrouter_v2_entry_of(model, openrouter_entry, catalog_entry["supported_parameters"])
+    )
     return Merged(
         model_id=model.id,
+        openrouter_v2_entry=openrouter_v2_entry,
         openrouter_entry=openrouter_entry,
         catalog_entry=catalog_entry,
         provenance=prov,
@@ -356,7 +388,7 @@ def _catalog_entry(
         "capabilities": capabilities,
         "features": list(features),
         "supported_parameters": parameters,
-        "served_from": [c.value for c in model.datacenters],
+        "served_from": country_codes(model),
         "status": "ready" if ready else "staging",
     }
     if facts and facts.stale_since is not None:
@@ -366,6 +398,10 @@ def _catalog_entry(
 
 
 def openrouter_document(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"data": sorted(entries, key=lambda e: str(e["id"]))}
+
+
+def openrouter_v2_document(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"data": sorted(entries, key=lambda e: str(e["id"]))}
 
 
