@@ -118,7 +118,9 @@ class PriceOverride(BaseModel):
     def _one_condition(self) -> PriceOverride:
         window = self.utc_start is not None or self.utc_end is not None
         if self.min_prompt_tokens is not None and window:
-            raise ValueError("an override is a tier (min_prompt_tokens) or a window (utc_start/utc_end), not both")
+            raise ValueError(
+                "an override is a tier (min_prompt_tokens) or a window (utc_start/utc_end), not both"
+            )
         if self.min_prompt_tokens is None and not window:
             raise ValueError("an override needs min_prompt_tokens, or utc_start and utc_end")
         if window:
@@ -128,9 +130,13 @@ class PriceOverride(BaseModel):
                 if not _clock(clock):
                     raise ValueError(f"{name} {clock} is not a clock time HHMM (0..2359, minutes 00..59)")
             if self.utc_start == self.utc_end:
-                raise ValueError(f"utc_start and utc_end are both {self.utc_start}: a window must not be empty")
+                raise ValueError(
+                    f"utc_start and utc_end are both {self.utc_start}: a window must not be empty"
+                )
             if self.request is not None:
-                raise ValueError("a window cannot change request (the 2.4 document has no window at its root)")
+                raise ValueError(
+                    "a window cannot change request (the 2.4 document has no window at its root)"
+                )
         if not self.prices():
             raise ValueError(f"an override must change at least one of {', '.join(OVERRIDE_PRICE_KEYS)}")
         return self
@@ -219,7 +225,7 @@ def _discount(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"discount_to_user must be a number or a decimal string, got {value!r}")
     if isinstance(value, str) and not re.match(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$", value):
-        raise ValueError(f"discount_to_user {value!r} is not a plain decimal (e.g. \"0.2\")")
+        raise ValueError(f'discount_to_user {value!r} is not a plain decimal (e.g. "0.2")')
     number = Decimal(str(value))
     if not number.is_finite() or number >= 1:
         raise ValueError(f"discount_to_user {value!r} must be below 1 (1 would make it free; use is_free)")

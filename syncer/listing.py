@@ -156,14 +156,20 @@ def merge_model(
     pricing = {key.value: pricing[key] for key in PricingKey if key in pricing}
     prov["pricing"] = _from(model, "pricing", defaults_keys)
     flat_overrides = [
-        {k: (format_price(v) if k in OVERRIDE_PRICE_KEYS else v) for k, v in o.model_dump().items() if v is not None}
+        {
+            k: (format_price(v) if k in OVERRIDE_PRICE_KEYS else v)
+            for k, v in o.model_dump().items()
+            if v is not None
+        }
         for o in model.pricing.overrides or ()
     ]
     for key in ("input_cache_write", "internal_reasoning", "web_search", "overrides"):
         if getattr(model.pricing, key) is not None:
             prov[f"pricing.{key}"] = f"{prov['pricing']}.{key}"
     if model.is_free and any(v != 0 for v in model.pricing.as_dict().values()):
-        warnings.append("is_free = true with non-zero prices: OpenRouter ignores the prices of a free variant")
+        warnings.append(
+            "is_free = true with non-zero prices: OpenRouter ignores the prices of a free variant"
+        )
     for key in ("is_free", "discount_to_user", "tokenizer", "compliance", "capacity"):
         if key in model.model_fields_set or key in defaults_keys:
             prov[key] = _from(model, key, defaults_keys)

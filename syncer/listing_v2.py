@@ -67,7 +67,9 @@ def text_parameters(parameters: Sequence[Mapping[str, Any]], features: Sequence[
     return result
 
 
-def _entry(kind: str, unit: str, base: Decimal | None, key: str, tiers: Sequence[PriceOverride]) -> dict[str, Any] | None:
+def _entry(
+    kind: str, unit: str, base: Decimal | None, key: str, tiers: Sequence[PriceOverride]
+) -> dict[str, Any] | None:
     cost = _price(base)
     if cost is None:
         return None
@@ -83,7 +85,9 @@ def _entry(kind: str, unit: str, base: Decimal | None, key: str, tiers: Sequence
 
 
 def _priced(
-    specs: Sequence[tuple[str, str, Decimal | None, str]], tiers: Sequence[PriceOverride], windows: Sequence[PriceOverride]
+    specs: Sequence[tuple[str, str, Decimal | None, str]],
+    tiers: Sequence[PriceOverride],
+    windows: Sequence[PriceOverride],
 ) -> list[dict[str, Any]]:
     entries = []
     for kind, unit, base, key in specs:
@@ -95,7 +99,13 @@ def _priced(
             cost = _price(getattr(window, key, None))
             if cost is not None:
                 entries.append(
-                    {"type": kind, "unit": unit, "cost_usd": cost, "utc_start": window.utc_start, "utc_end": window.utc_end}
+                    {
+                        "type": kind,
+                        "unit": unit,
+                        "cost_usd": cost,
+                        "utc_start": window.utc_start,
+                        "utc_end": window.utc_end,
+                    }
                 )
     return entries
 
@@ -114,7 +124,9 @@ def openrouter_v2_entry_of(
     for kind in flat["input_modalities"]:
         modality: dict[str, Any] = {"type": kind}
         if kind == "text":
-            modality["supported_inputs"] = {"max_context_length": {"value": flat["context_length"], "unit": "token"}}
+            modality["supported_inputs"] = {
+                "max_context_length": {"value": flat["context_length"], "unit": "token"}
+            }
             prices = _priced(
                 [
                     ("prompt", "token", p.prompt, "prompt"),
@@ -126,7 +138,12 @@ def openrouter_v2_entry_of(
             )
             if capacity is not None and capacity.prompt_tokens_per_minute is not None:
                 modality["capacity"] = [
-                    {"type": "prompt", "unit": "token", "per": "minute", "value": capacity.prompt_tokens_per_minute}
+                    {
+                        "type": "prompt",
+                        "unit": "token",
+                        "per": "minute",
+                        "value": capacity.prompt_tokens_per_minute,
+                    }
                 ]
         elif kind == "image":
             prices = _priced([("prompt", "image", p.image, "image")], tiers, windows)
@@ -159,7 +176,12 @@ def openrouter_v2_entry_of(
                 out["pricing"] = prices
             if kind == "text" and capacity is not None and capacity.completion_tokens_per_minute is not None:
                 out["capacity"] = [
-                    {"type": "completion", "unit": "token", "per": "minute", "value": capacity.completion_tokens_per_minute}
+                    {
+                        "type": "completion",
+                        "unit": "token",
+                        "per": "minute",
+                        "value": capacity.completion_tokens_per_minute,
+                    }
                 ]
         outputs.append(out)
 
@@ -185,7 +207,9 @@ def openrouter_v2_entry_of(
         entry["pricing"] = root
     root_capacity = []
     if capacity is not None and capacity.requests_per_minute is not None:
-        root_capacity.append({"type": "request", "unit": "request", "per": "minute", "value": capacity.requests_per_minute})
+        root_capacity.append(
+            {"type": "request", "unit": "request", "per": "minute", "value": capacity.requests_per_minute}
+        )
     if capacity is not None and capacity.concurrency is not None:
         root_capacity.append({"type": "concurrency", "unit": "request", "value": capacity.concurrency})
     if root_capacity:
@@ -199,7 +223,8 @@ def openrouter_v2_entry_of(
         entry["discount_to_user"] = flat["discount_to_user"]
     entry["openrouter"] = dict(flat["openrouter"])
     entry["datacenters"] = [
-        {"country_code": d.country_code.value, **({"region": d.region} if d.region else {})} for d in model.datacenters
+        {"country_code": d.country_code.value, **({"region": d.region} if d.region else {})}
+        for d in model.datacenters
     ]
     if model.compliance:
         entry["compliance"] = dict(model.compliance)

@@ -101,45 +101,138 @@ TEXT_OUT = "output_modalities/0"
 V2_BROKEN: list[tuple[str, Mutation, str]] = [
     ("object key at the root", _set("object", "model"), "unknown key 'object'"),
     ("owned_by at the root", _set("owned_by", "anthropic"), "unknown key 'owned_by'"),
-    ("zero-stuffed price", _set(f"{TEXT_OUT}/pricing/1/cost_usd", "0"), "output_modalities[text].pricing[1].cost_usd"),
-    ("cost_usd number", _set(f"{TEXT_IN}/pricing/0/cost_usd", 0.000003), "input_modalities[text].pricing[0].cost_usd"),
-    ("cost_usd scientific", _set(f"{TEXT_IN}/pricing/0/cost_usd", "3e-06"), "input_modalities[text].pricing[0].cost_usd"),
-    ("negative cost", _set(f"{TEXT_IN}/pricing/0/cost_usd", "-0.1"), "input_modalities[text].pricing[0].cost_usd"),
-    ("cache price on an output", _set(f"{TEXT_OUT}/pricing/1/type", "cached_prompt"), "output_modalities[text].pricing[1].type"),
-    ("duplicate pricing identity", _set(f"{TEXT_IN}/pricing/3/ttl_seconds", 300), "input_modalities[text].pricing[3] repeats"),
-    ("duplicate identity other unit", _append(f"{TEXT_IN}/pricing", {"type": "prompt", "unit": "character", "cost_usd": "0.1"}), "pricing[4] repeats"),
+    (
+        "zero-stuffed price",
+        _set(f"{TEXT_OUT}/pricing/1/cost_usd", "0"),
+        "output_modalities[text].pricing[1].cost_usd",
+    ),
+    (
+        "cost_usd number",
+        _set(f"{TEXT_IN}/pricing/0/cost_usd", 0.000003),
+        "input_modalities[text].pricing[0].cost_usd",
+    ),
+    (
+        "cost_usd scientific",
+        _set(f"{TEXT_IN}/pricing/0/cost_usd", "3e-06"),
+        "input_modalities[text].pricing[0].cost_usd",
+    ),
+    (
+        "negative cost",
+        _set(f"{TEXT_IN}/pricing/0/cost_usd", "-0.1"),
+        "input_modalities[text].pricing[0].cost_usd",
+    ),
+    (
+        "cache price on an output",
+        _set(f"{TEXT_OUT}/pricing/1/type", "cached_prompt"),
+        "output_modalities[text].pricing[1].type",
+    ),
+    (
+        "duplicate pricing identity",
+        _set(f"{TEXT_IN}/pricing/3/ttl_seconds", 300),
+        "input_modalities[text].pricing[3] repeats",
+    ),
+    (
+        "duplicate identity other unit",
+        _append(f"{TEXT_IN}/pricing", {"type": "prompt", "unit": "character", "cost_usd": "0.1"}),
+        "pricing[4] repeats",
+    ),
     ("window without its end", _set(f"{TEXT_IN}/pricing/0/utc_start", 100), "utc_start and utc_end"),
-    ("window start equals end", lambda e: e["input_modalities"][0]["pricing"][0].update(utc_start=100, utc_end=100), "both 100"),
-    ("window not a clock time", lambda e: e["input_modalities"][0]["pricing"][0].update(utc_start=170, utc_end=300), "170 is not a clock time"),
+    (
+        "window start equals end",
+        lambda e: e["input_modalities"][0]["pricing"][0].update(utc_start=100, utc_end=100),
+        "both 100",
+    ),
+    (
+        "window not a clock time",
+        lambda e: e["input_modalities"][0]["pricing"][0].update(utc_start=170, utc_end=300),
+        "170 is not a clock time",
+    ),
     ("window at the root", _set("pricing/0/utc_start", 100), "unknown key 'utc_start' in pricing[0]"),
     ("discount_to_user of 1", _set("discount_to_user", 1), "discount_to_user 1 must be below 1"),
     ("discount_to_user string", _set("discount_to_user", "0.1"), "discount_to_user"),
     ("concurrency with a per", _set(f"{TEXT_OUT}/capacity/1/per", "minute"), "concurrency has no per"),
-    ("capacity without per", _drop(f"{TEXT_IN}/capacity/0/per"), "input_modalities[text].capacity[0]: missing key 'per'"),
-    ("concurrency on an input", _set(f"{TEXT_IN}/capacity/0/type", "concurrency"), "input_modalities[text].capacity[0].type"),
+    (
+        "capacity without per",
+        _drop(f"{TEXT_IN}/capacity/0/per"),
+        "input_modalities[text].capacity[0]: missing key 'per'",
+    ),
+    (
+        "concurrency on an input",
+        _set(f"{TEXT_IN}/capacity/0/type", "concurrency"),
+        "input_modalities[text].capacity[0].type",
+    ),
     ("schema_version 2.3", _set("schema_version", "2.3"), "schema_version '2.3'"),
     ("missing schema_version", _drop("schema_version"), "missing key 'schema_version'"),
     ("unknown input type", _set(f"{TEXT_IN}/type", "pdf"), "input_modalities[0].type 'pdf'"),
     ("input twice", _append("input_modalities", {"type": "file"}), "has 'file' twice"),
-    ("max_length on an input", _set(f"{TEXT_IN}/max_length", {"value": 1}), "unknown key 'max_length' in input_modalities[text]"),
-    ("max_length on embeddings", _append("output_modalities", {"type": "embeddings", "supported_parameters": {}, "max_length": {"value": 5}}), "output_modalities[embeddings]"),
-    ("streaming on rerank", _append("output_modalities", {"type": "rerank", "supported_parameters": {}, "streaming": False}), "unknown key 'streaming' in output_modalities[rerank]"),
-    ("missing supported_parameters", _drop(f"{TEXT_OUT}/supported_parameters"), "missing key 'supported_parameters' in output_modalities[text]"),
-    ("range min above max", _set(f"{TEXT_OUT}/supported_parameters/temperature/min", 3), "temperature.min 3 is above"),
-    ("enum with duplicates", _set(f"{TEXT_OUT}/supported_parameters/reasoning_effort/values", ["low", "low"]), "reasoning_effort.values has duplicates"),
-    ("image format outside the domain", _set("input_modalities/1/supported_inputs/formats/values", ["image/tiff"]), "formats.values 'image/tiff'"),
-    ("ttl on a prompt price", _set(f"{TEXT_IN}/pricing/0/ttl_seconds", 60), "ttl_seconds and implicit qualify cache entries only"),
+    (
+        "max_length on an input",
+        _set(f"{TEXT_IN}/max_length", {"value": 1}),
+        "unknown key 'max_length' in input_modalities[text]",
+    ),
+    (
+        "max_length on embeddings",
+        _append(
+            "output_modalities",
+            {"type": "embeddings", "supported_parameters": {}, "max_length": {"value": 5}},
+        ),
+        "output_modalities[embeddings]",
+    ),
+    (
+        "streaming on rerank",
+        _append("output_modalities", {"type": "rerank", "supported_parameters": {}, "streaming": False}),
+        "unknown key 'streaming' in output_modalities[rerank]",
+    ),
+    (
+        "missing supported_parameters",
+        _drop(f"{TEXT_OUT}/supported_parameters"),
+        "missing key 'supported_parameters' in output_modalities[text]",
+    ),
+    (
+        "range min above max",
+        _set(f"{TEXT_OUT}/supported_parameters/temperature/min", 3),
+        "temperature.min 3 is above",
+    ),
+    (
+        "enum with duplicates",
+        _set(f"{TEXT_OUT}/supported_parameters/reasoning_effort/values", ["low", "low"]),
+        "reasoning_effort.values has duplicates",
+    ),
+    (
+        "image format outside the domain",
+        _set("input_modalities/1/supported_inputs/formats/values", ["image/tiff"]),
+        "formats.values 'image/tiff'",
+    ),
+    (
+        "ttl on a prompt price",
+        _set(f"{TEXT_IN}/pricing/0/ttl_seconds", 60),
+        "ttl_seconds and implicit qualify cache entries only",
+    ),
     ("web_search per token", _set("pricing/1/unit", "token"), "pricing[1].unit 'token'"),
-    ("predicate with two combinators", _set(f"{TEXT_IN}/pricing/0/overrides/0/when", {"not": {}, "anyOf": []}), "exactly one of allOf/anyOf/not"),
-    ("condition with two operators", _set(f"{TEXT_IN}/pricing/0/overrides/0/when", {"prompt_tokens": {"gte": 1, "lte": 2}}), "when.prompt_tokens must hold exactly one"),
+    (
+        "predicate with two combinators",
+        _set(f"{TEXT_IN}/pricing/0/overrides/0/when", {"not": {}, "anyOf": []}),
+        "exactly one of allOf/anyOf/not",
+    ),
+    (
+        "condition with two operators",
+        _set(f"{TEXT_IN}/pricing/0/overrides/0/when", {"prompt_tokens": {"gte": 1, "lte": 2}}),
+        "when.prompt_tokens must hold exactly one",
+    ),
     ("datacenter not ISO", _set("datacenters/1/country_code", "UK"), "'UK' is not an ISO 3166-1"),
     ("compliance not boolean", _set("compliance/zdr", "yes"), "compliance.zdr must be a boolean"),
     ("quantization unknown", _set("quantization", "unknown"), "quantization 'unknown'"),
-    ("limit not positive", _set(f"{TEXT_IN}/supported_inputs/max_context_length/value", 0), "max_context_length.value"),
+    (
+        "limit not positive",
+        _set(f"{TEXT_IN}/supported_inputs/max_context_length/value", 0),
+        "max_context_length.value",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("mutate", "expected"), [(m, e) for _, m, e in V2_BROKEN], ids=[n for n, _, _ in V2_BROKEN])
+@pytest.mark.parametrize(
+    ("mutate", "expected"), [(m, e) for _, m, e in V2_BROKEN], ids=[n for n, _, _ in V2_BROKEN]
+)
 def test_broken_v2_variants_are_refused_naming_the_path(mutate: Mutation, expected: str) -> None:
     document = copy.deepcopy(V2_EXAMPLE)
     mutate(document["data"][0])
@@ -156,29 +249,100 @@ FLAT_BROKEN: list[tuple[str, Mutation, str]] = [
     ("capacity_tpm zero", _set("capacity_tpm", 0), "capacity_tpm must be a positive integer"),
     ("capacity_tpm float", _set("capacity_tpm", 1.5), "capacity_tpm must be a positive integer"),
     ("override price number", _set("pricing/overrides/0/prompt", 0.000016), "pricing.overrides[0].prompt"),
-    ("override price scientific", _set("pricing/overrides/0/prompt", "1.6e-05"), "pricing.overrides[0].prompt"),
-    ("override unknown key", _set("pricing/overrides/0/web_search", "0.01"), "unknown key 'web_search' in pricing.overrides[0]"),
-    ("three tiers", _set("pricing/overrides", [{"min_prompt_tokens": n, "prompt": "0.1"} for n in (1, 2, 3)]), "holds 3 overrides"),
-    ("tiers decrease", _append("pricing/overrides", {"min_prompt_tokens": 100000, "prompt": "0.1"}), "tiers do not increase"),
-    ("tiers equal", _append("pricing/overrides", {"min_prompt_tokens": 200000, "prompt": "0.1"}), "tiers do not increase"),
-    ("tier and window mixed", _append("pricing/overrides", {"utc_start": 100, "utc_end": 500, "prompt": "0.1"}), "mixes tiers and windows"),
-    ("window without its end", _set("pricing/overrides/0", {"utc_start": 100, "prompt": "0.1"}), "pricing.overrides[0] needs both utc_start and utc_end"),
-    ("window start equals end", _set("pricing/overrides/0", {"utc_start": 100, "utc_end": 100, "prompt": "0.1"}), "utc_start and utc_end are both 100"),
-    ("window minutes 75", _set("pricing/overrides/0", {"utc_start": 175, "utc_end": 300, "prompt": "0.1"}), "175 is not a clock time"),
-    ("window hour 24", _set("pricing/overrides/0", {"utc_start": 2400, "utc_end": 300, "prompt": "0.1"}), "pricing.overrides[0].utc_start 2400"),
-    ("windows with different prices", lambda e: e["pricing"].update(overrides=[{"utc_start": 100, "utc_end": 200, "prompt": "0.1"}, {"utc_start": 300, "utc_end": 400, "prompt": "0.2"}]), "windows have different prices"),
+    (
+        "override price scientific",
+        _set("pricing/overrides/0/prompt", "1.6e-05"),
+        "pricing.overrides[0].prompt",
+    ),
+    (
+        "override unknown key",
+        _set("pricing/overrides/0/web_search", "0.01"),
+        "unknown key 'web_search' in pricing.overrides[0]",
+    ),
+    (
+        "three tiers",
+        _set("pricing/overrides", [{"min_prompt_tokens": n, "prompt": "0.1"} for n in (1, 2, 3)]),
+        "holds 3 overrides",
+    ),
+    (
+        "tiers decrease",
+        _append("pricing/overrides", {"min_prompt_tokens": 100000, "prompt": "0.1"}),
+        "tiers do not increase",
+    ),
+    (
+        "tiers equal",
+        _append("pricing/overrides", {"min_prompt_tokens": 200000, "prompt": "0.1"}),
+        "tiers do not increase",
+    ),
+    (
+        "tier and window mixed",
+        _append("pricing/overrides", {"utc_start": 100, "utc_end": 500, "prompt": "0.1"}),
+        "mixes tiers and windows",
+    ),
+    (
+        "window without its end",
+        _set("pricing/overrides/0", {"utc_start": 100, "prompt": "0.1"}),
+        "pricing.overrides[0] needs both utc_start and utc_end",
+    ),
+    (
+        "window start equals end",
+        _set("pricing/overrides/0", {"utc_start": 100, "utc_end": 100, "prompt": "0.1"}),
+        "utc_start and utc_end are both 100",
+    ),
+    (
+        "window minutes 75",
+        _set("pricing/overrides/0", {"utc_start": 175, "utc_end": 300, "prompt": "0.1"}),
+        "175 is not a clock time",
+    ),
+    (
+        "window hour 24",
+        _set("pricing/overrides/0", {"utc_start": 2400, "utc_end": 300, "prompt": "0.1"}),
+        "pricing.overrides[0].utc_start 2400",
+    ),
+    (
+        "windows with different prices",
+        lambda e: e["pricing"].update(
+            overrides=[
+                {"utc_start": 100, "utc_end": 200, "prompt": "0.1"},
+                {"utc_start": 300, "utc_end": 400, "prompt": "0.2"},
+            ]
+        ),
+        "windows have different prices",
+    ),
     ("override without condition", _set("pricing/overrides/0", {"prompt": "0.1"}), "needs min_prompt_tokens"),
-    ("override changes nothing", _set("pricing/overrides/0", {"min_prompt_tokens": 1000}), "changes no price"),
+    (
+        "override changes nothing",
+        _set("pricing/overrides/0", {"min_prompt_tokens": 1000}),
+        "changes no price",
+    ),
     ("overrides empty", _set("pricing/overrides", []), "holds 0 overrides"),
-    ("overrides an object", _set("pricing/overrides", {"min_prompt_tokens": 1}), "pricing.overrides must be a list"),
-    ("negative threshold", _set("pricing/overrides/0/min_prompt_tokens", -1), "pricing.overrides[0].min_prompt_tokens"),
-    ("cache above prompt", _set("pricing/input_cache_read", "0.1"), "input_cache_read is above pricing.prompt"),
+    (
+        "overrides an object",
+        _set("pricing/overrides", {"min_prompt_tokens": 1}),
+        "pricing.overrides must be a list",
+    ),
+    (
+        "negative threshold",
+        _set("pricing/overrides/0/min_prompt_tokens", -1),
+        "pricing.overrides[0].min_prompt_tokens",
+    ),
+    (
+        "cache above prompt",
+        _set("pricing/input_cache_read", "0.1"),
+        "input_cache_read is above pricing.prompt",
+    ),
     ("alias key", _set("max_completion_tokens", 5), "unknown key 'max_completion_tokens'"),
-    ("input_cache_write has no place", _set("pricing/input_cache_write", "0.1"), "unknown pricing key 'input_cache_write'"),
+    (
+        "input_cache_write has no place",
+        _set("pricing/input_cache_write", "0.1"),
+        "unknown pricing key 'input_cache_write'",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("mutate", "expected"), [(m, e) for _, m, e in FLAT_BROKEN], ids=[n for n, _, _ in FLAT_BROKEN])
+@pytest.mark.parametrize(
+    ("mutate", "expected"), [(m, e) for _, m, e in FLAT_BROKEN], ids=[n for n, _, _ in FLAT_BROKEN]
+)
 def test_broken_flat_variants_are_refused_naming_the_path(mutate: Mutation, expected: str) -> None:
     document = copy.deepcopy(FLAT_EXAMPLE)
     mutate(document["data"][0])
@@ -188,18 +352,36 @@ def test_broken_flat_variants_are_refused_naming_the_path(mutate: Mutation, expe
 
 def test_every_new_key_agrees_across_the_three_views() -> None:
     flat, v2, catalog = _views(FIXTURES / "catalog-new-keys.toml")
-    assert [e["id"] for e in flat["data"]] == [e["id"] for e in v2["data"]] == ["embed", "free", "tiered", "vision", "windowed"]
+    assert (
+        [e["id"] for e in flat["data"]]
+        == [e["id"] for e in v2["data"]]
+        == ["embed", "free", "tiered", "vision", "windowed"]
+    )
     cat = {e["id"]: e for e in catalog["data"]}
     for f, t in zip(flat["data"], v2["data"], strict=True):
         ins = {m["type"]: m for m in t["input_modalities"]}
         outs = {m["type"]: m for m in t["output_modalities"]}
         assert list(ins) == f["input_modalities"] == cat[f["id"]]["input_modalities"]
         assert list(outs) == f["output_modalities"] == cat[f["id"]]["output_modalities"]
-        assert ins["text"]["supported_inputs"]["max_context_length"]["value"] == f["context_length"] == cat[f["id"]]["context_length"]
-        prices = {(p["type"], p["unit"]): p for m in t["input_modalities"] + t["output_modalities"] for p in m.get("pricing", []) if "utc_start" not in p}
+        assert (
+            ins["text"]["supported_inputs"]["max_context_length"]["value"]
+            == f["context_length"]
+            == cat[f["id"]]["context_length"]
+        )
+        prices = {
+            (p["type"], p["unit"]): p
+            for m in t["input_modalities"] + t["output_modalities"]
+            for p in m.get("pricing", [])
+            if "utc_start" not in p
+        }
         prices |= {(p["type"], p["unit"]): p for p in t.get("pricing", [])}
-        names = {("prompt", "token"): "prompt", ("completion", "token"): "completion", ("cached_prompt", "token"): "input_cache_read",
-                 ("prompt", "image"): "image", ("request", "request"): "request"}
+        names = {
+            ("prompt", "token"): "prompt",
+            ("completion", "token"): "completion",
+            ("cached_prompt", "token"): "input_cache_read",
+            ("prompt", "image"): "image",
+            ("request", "request"): "request",
+        }
         for identity, key in names.items():
             flat_price = f["pricing"].get(key)
             if flat_price is None or flat_price == "0":
@@ -207,7 +389,11 @@ def test_every_new_key_agrees_across_the_three_views() -> None:
             else:
                 assert prices[identity]["cost_usd"] == flat_price
         if "text" in outs:
-            assert outs["text"]["max_length"]["value"] == f["max_output_length"] == cat[f["id"]]["max_output_tokens"]
+            assert (
+                outs["text"]["max_length"]["value"]
+                == f["max_output_length"]
+                == cat[f["id"]]["max_output_tokens"]
+            )
             params = outs["text"]["supported_parameters"]
             assert params["max_tokens"] == {"type": "integer", "min": 1, "max": f["max_output_length"]}
             for sampling in f["supported_sampling_parameters"]:
@@ -218,7 +404,10 @@ def test_every_new_key_agrees_across_the_three_views() -> None:
             assert t.get(key) == f.get(key)
         assert f["capacity_tpm"] == ins["text"]["capacity"][0]["value"] == 1000000
         assert [d["country_code"] for d in t["datacenters"]] == ["JP", "US"]
-        assert t["datacenters"][1]["region"] == "us-east-1" and f["datacenters"] == [{"country_code": "JP"}, {"country_code": "US"}]
+        assert t["datacenters"][1]["region"] == "us-east-1" and f["datacenters"] == [
+            {"country_code": "JP"},
+            {"country_code": "US"},
+        ]
         assert t["compliance"] == {"zdr": True, "hipaa": False} and t["tokenizer"] == "Qwen3"
     by_id = {e["id"]: e for e in v2["data"]}
     flat_by_id = {e["id"]: e for e in flat["data"]}
@@ -232,14 +421,29 @@ def test_every_new_key_agrees_across_the_three_views() -> None:
         {"min_prompt_tokens": 128000, "prompt": "0.000004", "completion": "0.000018"},
         {"min_prompt_tokens": 200000, "prompt": "0.000006", "input_cache_read": "0.000002"},
     ]
-    assert {p["type"]: p["cost_usd"] for p in tiered["input_modalities"][0]["pricing"]}["cache_write"] == "0.0000025"
-    assert {p["type"]: p["cost_usd"] for p in tiered["output_modalities"][0]["pricing"]}["internal_reasoning"] == "0.000012"
-    assert tiered["pricing"] == [{"type": "request", "unit": "request", "cost_usd": "0.001"}, {"type": "web_search", "unit": "search", "cost_usd": "0.01"}]
-    assert "input_cache_write" not in flat_by_id["tiered"]["pricing"] and "web_search" not in flat_by_id["tiered"]["pricing"]
+    assert {p["type"]: p["cost_usd"] for p in tiered["input_modalities"][0]["pricing"]}[
+        "cache_write"
+    ] == "0.0000025"
+    assert {p["type"]: p["cost_usd"] for p in tiered["output_modalities"][0]["pricing"]}[
+        "internal_reasoning"
+    ] == "0.000012"
+    assert tiered["pricing"] == [
+        {"type": "request", "unit": "request", "cost_usd": "0.001"},
+        {"type": "web_search", "unit": "search", "cost_usd": "0.01"},
+    ]
+    assert (
+        "input_cache_write" not in flat_by_id["tiered"]["pricing"]
+        and "web_search" not in flat_by_id["tiered"]["pricing"]
+    )
     windows = [p for p in by_id["windowed"]["input_modalities"][0]["pricing"] if "utc_start" in p]
-    assert [(w["utc_start"], w["utc_end"], w["cost_usd"]) for w in windows] == [(100, 500, "0.00000025"), (2300, 30, "0.00000025")]
+    assert [(w["utc_start"], w["utc_end"], w["cost_usd"]) for w in windows] == [
+        (100, 500, "0.00000025"),
+        (2300, 30, "0.00000025"),
+    ]
     assert flat_by_id["windowed"]["discount_to_user"] == 0.2 and by_id["vision"]["discount_to_user"] == -0.1
-    assert by_id["vision"]["input_modalities"][1]["pricing"] == [{"type": "prompt", "unit": "image", "cost_usd": "0.0048"}]
+    assert by_id["vision"]["input_modalities"][1]["pricing"] == [
+        {"type": "prompt", "unit": "image", "cost_usd": "0.0048"}
+    ]
     assert by_id["embed"]["output_modalities"] == [{"type": "embeddings", "supported_parameters": {}}]
     assert by_id["free"]["is_free"] is True and "pricing" not in by_id["free"]["input_modalities"][0]
 
@@ -266,29 +470,63 @@ def test_a_catalog_without_new_keys_gives_byte_identical_openrouter_json(tmp_pat
     path = tmp_path / "catalog.toml"
     path.write_text(BASE_TOML)
     catalog = load_catalog(path)
-    merged = {m.id: merge_model(model=m, facts=_facts(m.hugging_face_id), catalog_file=str(path)) for m in catalog.models}
+    merged = {
+        m.id: merge_model(model=m, facts=_facts(m.hugging_face_id), catalog_file=str(path))
+        for m in catalog.models
+    }
     assert render_views(merged).rendered[snap.OPENROUTER] == BASE_FLAT_BEFORE
 
 
 @pytest.mark.parametrize(
     ("pricing", "field", "message"),
     [
-        ('input_cache_write = 0.1', "pricing.input_cache_write", "quoted decimal string"),
+        ("input_cache_write = 0.1", "pricing.input_cache_write", "quoted decimal string"),
         ('web_search = "1e-2"', "pricing.web_search", ""),
-        ('overrides = [{ min_prompt_tokens = 2000, prompt = "0.2" }, { min_prompt_tokens = 1000, prompt = "0.3" }]', "pricing.overrides", "tiers must increase"),
-        ('overrides = [{ utc_start = 100, prompt = "0.2" }]', "pricing.overrides.0", "both utc_start and utc_end"),
-        ('overrides = [{ utc_start = 100, utc_end = 100, prompt = "0.2" }]', "pricing.overrides.0", "must not be empty"),
-        ('overrides = [{ utc_start = 160, utc_end = 200, prompt = "0.2" }]', "pricing.overrides.0", "not a clock time"),
-        ('overrides = [{ utc_start = 100, utc_end = 200, prompt = "0.2" }, { min_prompt_tokens = 5, prompt = "0.3" }]', "pricing.overrides", "all tiers"),
-        ('overrides = [{ min_prompt_tokens = 1, prompt = "0.2" }, { min_prompt_tokens = 2, prompt = "0.3" }, { min_prompt_tokens = 3, prompt = "0.4" }]', "pricing.overrides", "at most 2"),
+        (
+            'overrides = [{ min_prompt_tokens = 2000, prompt = "0.2" }, { min_prompt_tokens = 1000, prompt = "0.3" }]',
+            "pricing.overrides",
+            "tiers must increase",
+        ),
+        (
+            'overrides = [{ utc_start = 100, prompt = "0.2" }]',
+            "pricing.overrides.0",
+            "both utc_start and utc_end",
+        ),
+        (
+            'overrides = [{ utc_start = 100, utc_end = 100, prompt = "0.2" }]',
+            "pricing.overrides.0",
+            "must not be empty",
+        ),
+        (
+            'overrides = [{ utc_start = 160, utc_end = 200, prompt = "0.2" }]',
+            "pricing.overrides.0",
+            "not a clock time",
+        ),
+        (
+            'overrides = [{ utc_start = 100, utc_end = 200, prompt = "0.2" }, { min_prompt_tokens = 5, prompt = "0.3" }]',
+            "pricing.overrides",
+            "all tiers",
+        ),
+        (
+            'overrides = [{ min_prompt_tokens = 1, prompt = "0.2" }, { min_prompt_tokens = 2, prompt = "0.3" }, { min_prompt_tokens = 3, prompt = "0.4" }]',
+            "pricing.overrides",
+            "at most 2",
+        ),
     ],
 )
-def test_catalog_refuses_bad_new_prices_naming_the_field(tmp_path: Path, pricing: str, field: str, message: str) -> None:
-    text = BASE_TOML.replace('input_cache_read = "0.000000045" }', f'input_cache_read = "0.000000045", {pricing} }}')
+def test_catalog_refuses_bad_new_prices_naming_the_field(
+    tmp_path: Path, pricing: str, field: str, message: str
+) -> None:
+    text = BASE_TOML.replace(
+        'input_cache_read = "0.000000045" }', f'input_cache_read = "0.000000045", {pricing} }}'
+    )
     with pytest.raises(CatalogError) as caught:
         parse_catalog(__import__("tomllib").loads(text), path=tmp_path / "catalog.toml")
     issues = caught.value.issues
-    assert any(i.field is not None and i.field.startswith(field) and message in i.message and i.model_id == "qwen" for i in issues), issues
+    assert any(
+        i.field is not None and i.field.startswith(field) and message in i.message and i.model_id == "qwen"
+        for i in issues
+    ), issues
 
 
 @pytest.mark.parametrize(
@@ -305,7 +543,9 @@ def test_catalog_refuses_bad_new_prices_naming_the_field(tmp_path: Path, pricing
         ('tokenizer = ""', "tokenizer", ""),
     ],
 )
-def test_catalog_refuses_bad_new_keys_naming_the_field(tmp_path: Path, line: str, field: str, message: str) -> None:
+def test_catalog_refuses_bad_new_keys_naming_the_field(
+    tmp_path: Path, line: str, field: str, message: str
+) -> None:
     text = BASE_TOML.replace('description = "a model"', f'description = "a model"\n{line}')
     with pytest.raises(CatalogError) as caught:
         parse_catalog(__import__("tomllib").loads(text), path=tmp_path / "catalog.toml")

@@ -81,7 +81,9 @@ def _cache_not_above_prompt(where: str, pricing: Mapping[str, Any]) -> str | Non
 _HHMM = Integer(message="{where}: {key} {value!r} is not HHMM (0..2359)", minimum=0, maximum=2359)
 OVERRIDE = Record(
     [
-        Field("min_prompt_tokens", Integer(message="{where}: {key} must be a non-negative integer", minimum=0)),
+        Field(
+            "min_prompt_tokens", Integer(message="{where}: {key} must be a non-negative integer", minimum=0)
+        ),
         Field("utc_start", _HHMM),
         Field("utc_end", _HHMM),
         *(Field(key, PRICE) for key in PricingKey),

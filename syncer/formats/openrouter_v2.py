@@ -16,7 +16,6 @@ from typing import Any
 
 from syncer.formats.openrouter import DOCUMENT_MESSAGE, PRICE
 from syncer.formats.rules import (
-    LISTED_WORD,
     Boolean,
     Field,
     Integer,
@@ -137,7 +136,9 @@ class Descriptor(Rule):
             low, high = value.get("min"), value.get("max")
             for name, bound in (("min", low), ("max", high), ("default", default)):
                 if bound is not None and not number(bound):
-                    problems.append(f"{where}: {key}.{name} must be {'an integer' if kind == 'integer' else 'a number'}")
+                    problems.append(
+                        f"{where}: {key}.{name} must be {'an integer' if kind == 'integer' else 'a number'}"
+                    )
             if number(low) and number(high) and low > high:  # type: ignore[operator]
                 problems.append(f"{where}: {key}.min {low} is above {key}.max {high}")
             if number(default) and (
@@ -167,7 +168,9 @@ class Descriptor(Rule):
                 problems.append(f"{where}: {key}.max_items must be a positive integer")
         elif kind == "object" and "properties" in value:
             DESCRIPTORS.check(problems, where, f"{key}.properties", value["properties"])
-        if "unit" in value and (kind not in ("range", "integer") or value["unit"] not in LimitUnit.__members__.values()):
+        if "unit" in value and (
+            kind not in ("range", "integer") or value["unit"] not in LimitUnit.__members__.values()
+        ):
             problems.append(f"{where}: {key}.unit {value['unit']!r} is not allowed")
 
     def schema(self) -> dict[str, Any]:
@@ -219,7 +222,9 @@ class Predicate(Rule):
         combinators = [k for k in value if k in _COMBINATORS]
         if combinators:
             if len(value) != 1:
-                problems.append(f"{where}: {key} holds {combinators[0]!r} and other keys: exactly one of allOf/anyOf/not")
+                problems.append(
+                    f"{where}: {key} holds {combinators[0]!r} and other keys: exactly one of allOf/anyOf/not"
+                )
                 return
             name = combinators[0]
             inner = value[name]
@@ -232,7 +237,11 @@ class Predicate(Rule):
                     self.check(problems, where, f"{key}.{name}[{index}]", item)
             return
         for name, condition in value.items():
-            if not isinstance(condition, Mapping) or len(condition) != 1 or next(iter(condition)) not in _CONDITIONS:
+            if (
+                not isinstance(condition, Mapping)
+                or len(condition) != 1
+                or next(iter(condition)) not in _CONDITIONS
+            ):
                 problems.append(f"{where}: {key}.{name} must hold exactly one of {', '.join(_CONDITIONS)}")
                 continue
             op, operand = next(iter(condition.items()))
@@ -249,7 +258,7 @@ PREDICATE = Predicate()
 _OVERRIDE = _fields(
     Field("when", PREDICATE, required=True),
     Field("cost_usd", PRICE, required=True),
-    message="{where}: {key} entries must be {{\"when\": ..., \"cost_usd\": \"...\"}}",
+    message='{where}: {key} entries must be {{"when": ..., "cost_usd": "..."}}',
 )
 
 
@@ -293,7 +302,9 @@ class Entries(Rule):
                     problems.append(message)
             identity = repr([item.get(k) for k in self.identity])
             if identity in seen:
-                problems.append(f"{where}: {at} repeats the identity of an earlier entry ({', '.join(self.identity)})")
+                problems.append(
+                    f"{where}: {at} repeats the identity of an earlier entry ({', '.join(self.identity)})"
+                )
             seen.add(identity)
 
     def schema(self) -> dict[str, Any]:
@@ -302,8 +313,16 @@ class Entries(Rule):
 
 def _pricing(types: Sequence[str], units: Sequence[str], *, root: bool = False) -> Entries:
     fields = [
-        Field("type", OneOf(tuple(types), message="{where}: {key} {value!r} is not a price type of this scope"), required=True),
-        Field("unit", OneOf(tuple(units), message="{where}: {key} {value!r} is not a unit of this scope"), required=True),
+        Field(
+            "type",
+            OneOf(tuple(types), message="{where}: {key} {value!r} is not a price type of this scope"),
+            required=True,
+        ),
+        Field(
+            "unit",
+            OneOf(tuple(units), message="{where}: {key} {value!r} is not a unit of this scope"),
+            required=True,
+        ),
         Field("cost_usd", PRICE, required=True, description="USD, a plain decimal string"),
         Field("overrides", Items(_OVERRIDE, message="{where}.{key}: must be a list")),
     ]
@@ -312,8 +331,12 @@ def _pricing(types: Sequence[str], units: Sequence[str], *, root: bool = False) 
         fields += [
             Field("ttl_seconds", Integer(message=_POSITIVE, minimum=1)),
             Field("implicit", Boolean()),
-            Field("utc_start", Integer(message="{where}: {key} {value!r} is not HHMM", minimum=0, maximum=2359)),
-            Field("utc_end", Integer(message="{where}: {key} {value!r} is not HHMM", minimum=0, maximum=2359)),
+            Field(
+                "utc_start", Integer(message="{where}: {key} {value!r} is not HHMM", minimum=0, maximum=2359)
+            ),
+            Field(
+                "utc_end", Integer(message="{where}: {key} {value!r} is not HHMM", minimum=0, maximum=2359)
+            ),
         ]
 
         def _cache_qualifiers(where: str, entry: Mapping[str, Any]) -> str | None:
@@ -338,8 +361,16 @@ def _pricing(types: Sequence[str], units: Sequence[str], *, root: bool = False) 
 def _capacity(types: Sequence[str], units: Sequence[str], *, concurrency: bool) -> Entries:
     kinds = (*types, "concurrency") if concurrency else tuple(types)
     record = _fields(
-        Field("type", OneOf(kinds, message="{where}: {key} {value!r} is not a capacity type of this scope"), required=True),
-        Field("unit", OneOf(tuple(units), message="{where}: {key} {value!r} is not a unit of this scope"), required=True),
+        Field(
+            "type",
+            OneOf(kinds, message="{where}: {key} {value!r} is not a capacity type of this scope"),
+            required=True,
+        ),
+        Field(
+            "unit",
+            OneOf(tuple(units), message="{where}: {key} {value!r} is not a unit of this scope"),
+            required=True,
+        ),
         Field("per", OneOf(Per)),
         Field("value", Integer(message=_POSITIVE, minimum=1), required=True),
         missing_message="{where}: missing key {value!r} in {key}",
@@ -438,7 +469,11 @@ class Modalities(Rule):
             record.check(problems, where, f"{key}[{kind}]", item)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "array", "minItems": 1, "items": {"oneOf": [r.schema() for r in self.variants.values()]}}
+        return {
+            "type": "array",
+            "minItems": 1,
+            "items": {"oneOf": [r.schema() for r in self.variants.values()]},
+        }
 
 
 INPUTS = Modalities({kind.value: _input(kind.value) for kind in InputType})
@@ -469,9 +504,13 @@ def _no_zero_stuffing(where: str, entry: Mapping[str, Any]) -> str | None:
     """A "0" price is a free SKU, never a placeholder: only an ``is_free`` model may carry one."""
     if entry.get("is_free") is True:
         return None
-    zeros = [p for p, cost in _costs(entry) if isinstance(cost, str) and PRICE_RE.match(cost) and Decimal(cost) == 0]
+    zeros = [
+        p
+        for p, cost in _costs(entry)
+        if isinstance(cost, str) and PRICE_RE.match(cost) and Decimal(cost) == 0
+    ]
     if zeros:
-        return f"{where}: {zeros[0]} is \"0\": leave an unbilled price out (zero-stuffing)"
+        return f'{where}: {zeros[0]} is "0": leave an unbilled price out (zero-stuffing)'
     return None
 
 
@@ -483,7 +522,11 @@ def _discount(where: str, entry: Mapping[str, Any]) -> str | None:
 
 
 _DATACENTER = _fields(
-    Field("country_code", OneOf(CountryCode, message="{where}: {value!r} is not an ISO 3166-1 alpha-2 code"), required=True),
+    Field(
+        "country_code",
+        OneOf(CountryCode, message="{where}: {value!r} is not an ISO 3166-1 alpha-2 code"),
+        required=True,
+    ),
     Field("region", Text(message="{where}: {key} must be a non-empty string", min_length=1)),
     message="{where}: {key} entries must be objects",
     missing_message="{where}: missing key {value!r} in {key}",
@@ -491,19 +534,37 @@ _DATACENTER = _fields(
 
 ENTRY = Record(
     [
-        Field("schema_version", OneOf((SCHEMA_VERSION,), message='{where}: schema_version {value!r} is not "2.4"'), required=True),
+        Field(
+            "schema_version",
+            OneOf((SCHEMA_VERSION,), message='{where}: schema_version {value!r} is not "2.4"'),
+            required=True,
+        ),
         Field("id", Text(message="{where}: id must be a non-empty string", min_length=1), required=True),
-        Field("name", Text(message="{where}: name must be a non-empty string", pattern=r"\S", min_length=1), required=True),
+        Field(
+            "name",
+            Text(message="{where}: name must be a non-empty string", pattern=r"\S", min_length=1),
+            required=True,
+        ),
         Field(
             "hugging_face_id",
-            Text(message="{where}: hugging_face_id {value!r} is not org/name", pattern=HF_ID_OR_EMPTY_PATTERN),
+            Text(
+                message="{where}: hugging_face_id {value!r} is not org/name", pattern=HF_ID_OR_EMPTY_PATTERN
+            ),
             required=True,
         ),
         Field(
             "created",
-            Integer(message="{where}: created {value!r} is not whole Unix seconds", minimum=UNIX_SECONDS_MIN, maximum=UNIX_SECONDS_MAX),
+            Integer(
+                message="{where}: created {value!r} is not whole Unix seconds",
+                minimum=UNIX_SECONDS_MIN,
+                maximum=UNIX_SECONDS_MAX,
+            ),
         ),
-        Field("quantization", OneOf(Quantization, message="{where}: quantization {value!r} is not allowed"), nullable=True),
+        Field(
+            "quantization",
+            OneOf(Quantization, message="{where}: quantization {value!r} is not allowed"),
+            nullable=True,
+        ),
         Field("tokenizer", Text(message="{where}: tokenizer must be a non-empty string", min_length=1)),
         Field("description", Text(message="{where}: description must be a string")),
         Field("input_modalities", INPUTS, required=True),
@@ -513,7 +574,10 @@ ENTRY = Record(
         Field("passthrough_parameters", DESCRIPTORS),
         Field(
             "deprecation_date",
-            Text(message="{where}: deprecation_date must be YYYY-MM-DD or YYYY-MM-DDTHH:00:00Z", pattern=DEPRECATION_DATE_PATTERN),
+            Text(
+                message="{where}: deprecation_date must be YYYY-MM-DD or YYYY-MM-DDTHH:00:00Z",
+                pattern=DEPRECATION_DATE_PATTERN,
+            ),
         ),
         Field("is_ready", Boolean(message="{where}: is_ready must be a boolean")),
         Field("is_free", Boolean(message="{where}: is_free must be a boolean")),
@@ -526,7 +590,13 @@ ENTRY = Record(
             ),
         ),
         Field("datacenters", Items(_DATACENTER, unique_by=None)),
-        Field("compliance", Map(Boolean(message="{where}: {key} must be a boolean"), message="{where}: compliance must be an object of booleans")),
+        Field(
+            "compliance",
+            Map(
+                Boolean(message="{where}: {key} must be a boolean"),
+                message="{where}: compliance must be an object of booleans",
+            ),
+        ),
     ],
     unknown_message="{where}: unknown key {value!r}",
     missing_message="{where}: missing key {value!r}",
@@ -537,7 +607,11 @@ ENTRY = Record(
 
 def validate_openrouter_v2_document(document: object) -> Problems:
     """Rules of a whole 2.4 document: exactly ``{"data": [...]}``, every entry, unique ids, sorted by id."""
-    if not isinstance(document, Mapping) or set(document) != {"data"} or not isinstance(document["data"], list):
+    if (
+        not isinstance(document, Mapping)
+        or set(document) != {"data"}
+        or not isinstance(document["data"], list)
+    ):
         return [DOCUMENT_MESSAGE]
     return listing_problems(document["data"], ENTRY, where=model_where)
 
@@ -563,12 +637,19 @@ def component_schemas() -> dict[str, dict[str, Any]]:
                 properties[key] = {"type": "integer", "minimum": 1}
             elif key == "properties":
                 properties[key] = {"type": "object", "additionalProperties": {"$ref": REF + DESCRIPTOR_REF}}
-        variants.append({"type": "object", "properties": properties, "required": ["type"], "additionalProperties": False})
+        variants.append(
+            {"type": "object", "properties": properties, "required": ["type"], "additionalProperties": False}
+        )
     condition = {
         "type": "object",
         "minProperties": 1,
         "maxProperties": 1,
-        "properties": {"equals": {}, "gte": {"type": "number"}, "lte": {"type": "number"}, "min_items": {"type": "integer", "minimum": 0}},
+        "properties": {
+            "equals": {},
+            "gte": {"type": "number"},
+            "lte": {"type": "number"},
+            "min_items": {"type": "integer", "minimum": 0},
+        },
         "additionalProperties": False,
     }
     predicate_list = {"type": "array", "minItems": 1, "items": {"$ref": REF + PREDICATE_REF}}
@@ -576,9 +657,24 @@ def component_schemas() -> dict[str, dict[str, Any]]:
         DESCRIPTOR_REF: {"oneOf": variants},
         PREDICATE_REF: {
             "oneOf": [
-                {"type": "object", "properties": {"allOf": predicate_list}, "required": ["allOf"], "additionalProperties": False},
-                {"type": "object", "properties": {"anyOf": predicate_list}, "required": ["anyOf"], "additionalProperties": False},
-                {"type": "object", "properties": {"not": {"$ref": REF + PREDICATE_REF}}, "required": ["not"], "additionalProperties": False},
+                {
+                    "type": "object",
+                    "properties": {"allOf": predicate_list},
+                    "required": ["allOf"],
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "properties": {"anyOf": predicate_list},
+                    "required": ["anyOf"],
+                    "additionalProperties": False,
+                },
+                {
+                    "type": "object",
+                    "properties": {"not": {"$ref": REF + PREDICATE_REF}},
+                    "required": ["not"],
+                    "additionalProperties": False,
+                },
                 {"type": "object", "minProperties": 1, "additionalProperties": condition},
             ]
         },
