@@ -204,7 +204,8 @@ class Datacenter(BaseModel):
 
 
 def _datacenter(value: object) -> object:
-    return {"country_code": value} if isinstance(value, str) else value
+    # a bare code is checked here, so its problem is named datacenters.N as before regions existed
+    return {"country_code": _country(value)} if isinstance(value, str) else value
 
 
 DatacenterItem = Annotated[Datacenter, BeforeValidator(_datacenter)]
