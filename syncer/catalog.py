@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import re
 import tomllib
 from collections import Counter
@@ -96,6 +97,64 @@ def _unique(values: list[Any]) -> list[Any]:
     return values
 
 
+def _clock(value: int) -> bool:
+    return 0 <= value <= 2359 and value % 100 < 60
+
+
+#: the price keys an override may change: the flat format's pricing keys (OpenRouter's flat overrides)
+OVERRIDE_PRICE_KEYS = ("prompt", "completion", "image", "request", "input_cache_read")
+
+
+class PriceOverride(BaseModel):
+    """One ``[[models.pricing.overrides]]``: a long-context tier (``min_prompt_tokens``) or a UTC window
+    (``utc_start``/``utc_end``, HHMM), and the prices that change (the others keep the base price)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_prompt_tokens: StrictInt | None = Field(None, gt=0)
+    utc_start: StrictInt | None = None
+    utc_end: StrictInt | None = None
+    prompt: Price | None = None
+    completion: Price | None = None
+    image: Price | None = None
+    request: Price | None = None
+    input_cache_read: Price | None = None
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> PriceOverride:
+        window = self.utc_start is not None or self.utc_end is not None
+        if self.min_prompt_tokens is not None and window:
+            raise ValueError(
+                "an override is a tier (min_prompt_tokens) or a window (utc_start/utc_end), not both"
+            )
+        if self.min_prompt_tokens is None and not window:
+            raise ValueError("an override needs min_prompt_tokens, or utc_start and utc_end")
+        if window:
+            if self.utc_start is None or self.utc_end is None:
+                raise ValueError("a window needs both utc_start and utc_end (HHMM, UTC)")
+            for name, clock in (("utc_start", self.utc_start), ("utc_end", self.utc_end)):
+                if not _clock(clock):
+                    raise ValueError(f"{name} {clock} is not a clock time HHMM (0..2359, minutes 00..59)")
+            if self.utc_start == self.utc_end:
+                raise ValueError(
+                    f"utc_start and utc_end are both {self.utc_start}: a window must not be empty"
+                )
+            if self.request is not None:
+                raise ValueError(
+                    "a window cannot change request (the 2.4 document has no window at its root)"
+                )
+        if not self.prices():
+            raise ValueError(f"an override must change at least one of {', '.join(OVERRIDE_PRICE_KEYS)}")
+        return self
+
+    @property
+    def is_window(self) -> bool:
+        return self.min_prompt_tokens is None
+
+    def prices(self) -> dict[str, Decimal]:
+        return {k: v for k in OVERRIDE_PRICE_KEYS if (v := getattr(self, k)) is not None}
+
+
 class Pricing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -104,6 +163,11 @@ class Pricing(BaseModel):
     image: Price | None = None
     request: Price | None = None
     input_cache_read: Price | None = None
+    # Not in the flat format (the 2.4 document and the catalog view only):
+    input_cache_write: Price | None = None
+    internal_reasoning: Price | None = None
+    web_search: Price | None = None
+    overrides: list[PriceOverride] | None = None
 
     @model_validator(mode="after")
     def _cache_not_above_prompt(self) -> Pricing:
@@ -111,8 +175,72 @@ class Pricing(BaseModel):
             raise ValueError("input_cache_read must not be above prompt")
         return self
 
+    @field_validator("overrides")
+    @classmethod
+    def _overrides(cls, value: list[PriceOverride] | None) -> list[PriceOverride] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("overrides must not be empty when given (leave the key out)")
+        if len(value) > 2:
+            raise ValueError(f"at most 2 overrides, got {len(value)}")
+        kinds = {o.is_window for o in value}
+        if len(kinds) > 1:
+            raise ValueError("overrides are all tiers (min_prompt_tokens) or all windows (utc_start/utc_end)")
+        if not value[0].is_window:
+            thresholds = [o.min_prompt_tokens or 0 for o in value]
+            if any(b <= a for a, b in itertools.pairwise(thresholds)):
+                raise ValueError(f"tiers must increase: min_prompt_tokens {thresholds}")
+        elif len({tuple(sorted(o.prices().items())) for o in value}) > 1:
+            raise ValueError("windows must all have the same prices (OpenRouter's flat format)")
+        return value
+
     def as_dict(self) -> dict[str, Decimal]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+        """The base prices (every key but ``overrides``)."""
+        return {k: v for k, v in self.model_dump(exclude={"overrides"}).items() if v is not None}
+
+
+class Datacenter(BaseModel):
+    """A serving region: a country code, or ``{country_code, region}`` (the provider's region id)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country_code: Country
+    region: str | None = Field(None, min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+
+
+def _datacenter(value: object) -> object:
+    # a bare code is checked here, so its problem is named datacenters.N as before regions existed
+    return {"country_code": _country(value)} if isinstance(value, str) else value
+
+
+DatacenterItem = Annotated[Datacenter, BeforeValidator(_datacenter)]
+
+
+class Capacity(BaseModel):
+    """What the house can serve of one model; every key optional, each a positive integer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt_tokens_per_minute: StrictInt | None = Field(None, gt=0)
+    completion_tokens_per_minute: StrictInt | None = Field(None, gt=0)
+    requests_per_minute: StrictInt | None = Field(None, gt=0)
+    concurrency: StrictInt | None = Field(None, gt=0)
+
+
+def _discount(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"discount_to_user must be a number or a decimal string, got {value!r}")
+    if isinstance(value, str) and not re.match(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$", value):
+        raise ValueError(f'discount_to_user {value!r} is not a plain decimal (e.g. "0.2")')
+    number = Decimal(str(value))
+    if not number.is_finite() or number >= 1:
+        raise ValueError(f"discount_to_user {value!r} must be below 1 (1 would make it free; use is_free)")
+    return number
+
+
+Discount = Annotated[Decimal, BeforeValidator(_discount)]
+COMPLIANCE_FLAG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _release_date(value: object) -> object:
@@ -192,7 +320,13 @@ class CatalogModel(BaseModel):
     is_ready: bool = True
     openrouter: OpenRouterListing | None = None
     pricing: Pricing
-    datacenters: list[Country] = Field(min_length=1)
+    datacenters: list[DatacenterItem] = Field(min_length=1)
+    # OpenRouter's optional facts (issue 16): flat view and 2.4 document
+    is_free: StrictBool = False
+    discount_to_user: Discount | None = None
+    tokenizer: str | None = Field(None, min_length=1)
+    compliance: dict[str, StrictBool] | None = None
+    capacity: Capacity | None = None
     # The catalog view (catalog.json, GET /v1/models) only:
     provider: str | None = Field(None, min_length=1)
     category: Category | None = None
@@ -226,6 +360,14 @@ class CatalogModel(BaseModel):
     @classmethod
     def _no_duplicates(cls, value: list[Any] | None) -> list[Any] | None:
         return None if value is None else _unique(value)
+
+    @field_validator("compliance")
+    @classmethod
+    def _compliance_flags(cls, value: dict[str, bool] | None) -> dict[str, bool] | None:
+        for name in value or {}:
+            if not COMPLIANCE_FLAG_RE.match(name):
+                raise ValueError(f"{name!r} is not a compliance flag name (lower case letters, digits, '_')")
+        return value
 
     @field_validator("input_modalities", "output_modalities")
     @classmethod
@@ -268,6 +410,8 @@ DEFAULTABLE_KEYS = frozenset(CatalogModel.model_fields) - {
     "created",
     "description",
     "release_date",
+    "is_free",
+    "discount_to_user",
 }
 
 

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from syncer.catalog import CatalogModel
+from syncer.catalog import OVERRIDE_PRICE_KEYS, CatalogModel
 from syncer.derive import derive_category, display_name
 from syncer.errors import CatalogIssue
 from syncer.formats import CATALOG_FEATURE_ALIASES, TIER_THRESHOLD_KEY, PricingKey, format_price
+from syncer.listing_v2 import country_codes, json_number, openrouter_v2_entry_of
 from syncer.parameters import apply_overrides, house_parameters, reasoning_controls
 
 
@@ -44,6 +45,8 @@ class Merged:
     provenance: dict[str, str]
     warnings: tuple[str, ...] = ()
     issues: tuple[CatalogIssue, ...] = field(default=())
+    #: the same model in OpenRouter's 2.4 document (present exactly when ``openrouter_entry`` is)
+    openrouter_v2_entry: dict[str, Any] | None = None
 
 
 def _from(model: CatalogModel, key: str, defaults_keys: frozenset[str]) -> str:
@@ -194,6 +197,26 @@ def merge_model(
     pricing = {k: format_price(v) for k, v in model.pricing.as_dict().items()}
     pricing = {key.value: pricing[key] for key in PricingKey if key in pricing}
     prov["pricing"] = _from(model, "pricing", defaults_keys)
+    flat_overrides = [
+        {
+            k: (format_price(v) if k in OVERRIDE_PRICE_KEYS else v)
+            for k, v in o.model_dump().items()
+            if v is not None
+        }
+        for o in model.pricing.overrides or ()
+    ]
+    for key in ("input_cache_write", "internal_reasoning", "web_search", "overrides"):
+        if getattr(model.pricing, key) is not None:
+            prov[f"pricing.{key}"] = f"{prov['pricing']}.{key}"
+    if model.is_free and any(v != 0 for v in model.pricing.as_dict().values()):
+        warnings.append(
+            "is_free = true with non-zero prices: OpenRouter ignores the prices of a free variant"
+        )
+    for key in ("is_free", "discount_to_user", "tokenizer", "compliance", "capacity"):
+        if key in model.model_fields_set or key in defaults_keys:
+            prov[key] = _from(model, key, defaults_keys)
+    if model.capacity is not None and model.capacity.prompt_tokens_per_minute is not None:
+        prov["capacity_tpm"] = f"{prov['capacity']}.prompt_tokens_per_minute"
 
     features = [str(f) for f in model.supported_features]
     prov["supported_features"] = _from(model, "supported_features", defaults_keys)
@@ -256,12 +279,21 @@ def merge_model(
             "supported_features": features,
             "is_ready": is_ready,
             "openrouter": {"slug": model.openrouter.slug},
-            "datacenters": [{"country_code": c.value} for c in model.datacenters],
+            "datacenters": [{"country_code": code} for code in country_codes(model)],
         }
         if model.description:
             openrouter_entry["description"] = model.description
         if model.deprecation_date:
             openrouter_entry["deprecation_date"] = model.deprecation_date
+        if flat_overrides:
+            pricing_with_overrides = {**pricing, "overrides": flat_overrides}
+            openrouter_entry["pricing"] = pricing_with_overrides
+        if "is_free" in model.model_fields_set:
+            openrouter_entry["is_free"] = model.is_free
+        if model.discount_to_user is not None:
+            openrouter_entry["discount_to_user"] = json_number(model.discount_to_user)
+        if model.capacity is not None and model.capacity.prompt_tokens_per_minute is not None:
+            openrouter_entry["capacity_tpm"] = model.capacity.prompt_tokens_per_minute
         prov["openrouter.slug"] = "catalog: openrouter.slug"
 
     catalog_entry = _catalog_entry(
@@ -275,14 +307,25 @@ def merge_model(
         outputs=outputs,
         context_length=context_length,
         pricing=pricing,
+        tiers=[
+            (o.min_prompt_tokens, {k: format_price(v) for k, v in o.prices().items()})
+            for o in model.pricing.overrides or ()
+            if o.min_prompt_tokens is not None
+        ],
         features=features,
         sampling=sampling,
         ready=is_ready and resolved,
         first_seen_at=first_seen_at,
         defaults_keys=defaults_keys,
     )
+    openrouter_v2_entry = (
+        None
+        if openrouter_entry is None
+        else openrouter_v2_entry_of(model, openrouter_entry, catalog_entry["supported_parameters"])
+    )
     return Merged(
         model_id=model.id,
+        openrouter_v2_entry=openrouter_v2_entry,
         openrouter_entry=openrouter_entry,
         catalog_entry=catalog_entry,
         provenance=prov,
@@ -314,6 +357,7 @@ def _catalog_entry(
     outputs: list[str],
     context_length: int | None,
     pricing: Mapping[str, str],
+    tiers: Sequence[tuple[int, Mapping[str, str]]] = (),
     features: Sequence[str],
     sampling: Sequence[str],
     ready: bool,
@@ -424,13 +468,17 @@ def _catalog_entry(
         "context_length": context_length,
         "max_output_tokens": model.max_output_length,
         "model_released_at": released,
-        "pricing": catalog_pricing(pricing),
+        "pricing": catalog_pricing(pricing, tiers),
         "capabilities": capabilities,
         "features": catalog_features(features),
         "supported_parameters": parameters,
-        "served_from": [c.value for c in model.datacenters],
+        "served_from": country_codes(model),
         "status": "ready" if ready else "staging",
     }
+    if "is_free" in model.model_fields_set:
+        entry["is_free"] = model.is_free
+    if model.discount_to_user is not None:
+        entry["discount_to_user"] = json_number(model.discount_to_user)
     if facts and facts.stale_since is not None:
         entry["stale_since"] = _hub_time(facts.stale_since)
         prov["stale_since"] = f"hub: lookups failing since {entry['stale_since']}; last good facts{at}"
@@ -438,6 +486,10 @@ def _catalog_entry(
 
 
 def openrouter_document(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"data": sorted(entries, key=lambda e: str(e["id"]))}
+
+
+def openrouter_v2_document(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"data": sorted(entries, key=lambda e: str(e["id"]))}
 
 

@@ -19,13 +19,16 @@ from typing import Any
 
 from syncer.errors import PublishError, SnapshotInvalidError, SnapshotWriteError
 from syncer.formats import validate_catalog_document, validate_openrouter_document
+from syncer.formats.openrouter_v2 import validate_openrouter_v2_document
 
 OPENROUTER = "openrouter"
 CATALOG = "catalog"
-FILE_NAMES = {OPENROUTER: "openrouter.json", CATALOG: "catalog.json"}
+OPENROUTER_V2 = "openrouter-v2"
+FILE_NAMES = {OPENROUTER: "openrouter.json", CATALOG: "catalog.json", OPENROUTER_V2: "openrouter-v2.json"}
 VALIDATORS: dict[str, Callable[[object], list[str]]] = {
     OPENROUTER: validate_openrouter_document,
     CATALOG: validate_catalog_document,
+    OPENROUTER_V2: validate_openrouter_v2_document,
 }
 
 

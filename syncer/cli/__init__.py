@@ -147,7 +147,7 @@ def snapshot() -> None:
 
 @snapshot.command("show", help="Print the current snapshot file.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["openrouter", "catalog"]), default="openrouter", show_default=True,
+    "--format", "fmt", type=click.Choice(["openrouter", "catalog", "openrouter-v2"]), default="openrouter", show_default=True,
     help="Which view.",
 )  # fmt: skip
 def snapshot_show(fmt: str) -> int:

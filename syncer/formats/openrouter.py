@@ -6,6 +6,7 @@ it and :func:`entry_schema` is the same rules as the JSON Schema of the OpenAPI 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -16,11 +17,14 @@ from syncer.formats.rules import (
     Field,
     Integer,
     Items,
+    Number,
     OneOf,
     Problems,
     Record,
+    Rule,
     Text,
     is_int,
+    is_number,
     listing_problems,
     model_where,
 )
@@ -55,6 +59,13 @@ def _lengths(where: str, entry: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _discount_below_one(where: str, entry: Mapping[str, Any]) -> str | None:
+    value = entry.get("discount_to_user")
+    if isinstance(value, int | float) and is_number(value) and value >= 1:
+        return f"{where}: discount_to_user {value} must be below 1"
+    return None
+
+
 def _cache_not_above_prompt(where: str, pricing: Mapping[str, Any]) -> str | None:
     prompt, cache = pricing.get("prompt"), pricing.get("input_cache_read")
     if (
@@ -68,8 +79,79 @@ def _cache_not_above_prompt(where: str, pricing: Mapping[str, Any]) -> str | Non
     return None
 
 
+_HHMM = Integer(message="{where}: {key} {value!r} is not HHMM (0..2359)", minimum=0, maximum=2359)
+OVERRIDE = Record(
+    [
+        Field(
+            "min_prompt_tokens", Integer(message="{where}: {key} must be a non-negative integer", minimum=0)
+        ),
+        Field("utc_start", _HHMM),
+        Field("utc_end", _HHMM),
+        *(Field(key, PRICE) for key in PricingKey),
+    ],
+    message="{where}: {key} entries must be objects",
+    unknown_message="{where}: unknown key {value!r} in {key}",
+    description="a long-context tier (min_prompt_tokens) or a UTC window (utc_start, utc_end), and the prices"
+    " that change",
+)
+
+
+class Overrides(Rule):
+    """``pricing.overrides``: at most 2 tiers with increasing thresholds, or at most 2 windows with the same
+    prices (start and end both given, real clock times, different); never both kinds."""
+
+    message = "{where}: {key} must be a list"
+
+    def check(self, problems: Problems, where: str, key: str, value: object) -> None:
+        if not isinstance(value, list):
+            self.fail(problems, where, key, value)
+            return
+        if not value or len(value) > 2:
+            problems.append(f"{where}: {key} holds {len(value)} overrides (1 or 2)")
+        kinds: set[str] = set()
+        thresholds: list[int] = []
+        prices: set[str] = set()
+        for index, item in enumerate(value):
+            at = f"{key}[{index}]"
+            OVERRIDE.check(problems, where, at, item)
+            if not isinstance(item, Mapping):
+                continue
+            changed = {k: item[k] for k in PricingKey if k in item}
+            if not changed:
+                problems.append(f"{where}: {at} changes no price")
+            if "min_prompt_tokens" in item:
+                kinds.add("tier")
+                if is_int(item["min_prompt_tokens"]):
+                    thresholds.append(item["min_prompt_tokens"])
+            if "utc_start" in item or "utc_end" in item:
+                kinds.add("window")
+                start, end = item.get("utc_start"), item.get("utc_end")
+                if start is None or end is None:
+                    problems.append(f"{where}: {at} needs both utc_start and utc_end")
+                elif start == end:
+                    problems.append(f"{where}: {at}.utc_start and utc_end are both {start}")
+                for clock in (start, end):
+                    if is_int(clock) and clock % 100 > 59:
+                        problems.append(f"{where}: {at}: {clock} is not a clock time (minutes 00..59)")
+                prices.add(repr(sorted(changed.items())))
+            if "min_prompt_tokens" not in item and "utc_start" not in item and "utc_end" not in item:
+                problems.append(f"{where}: {at} needs min_prompt_tokens, or utc_start and utc_end")
+        if len(kinds) > 1:
+            problems.append(f"{where}: {key} mixes tiers and windows")
+        if any(b <= a for a, b in itertools.pairwise(thresholds)):
+            problems.append(f"{where}: {key} tiers do not increase: {thresholds}")
+        if len(prices) > 1:
+            problems.append(f"{where}: {key} windows have different prices")
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "minItems": 1, "maxItems": 2, "items": OVERRIDE.schema()}
+
+
 PRICING = Record(
-    [Field(key, PRICE, required=key in REQUIRED_PRICING_KEYS) for key in PricingKey],
+    [
+        *(Field(key, PRICE, required=key in REQUIRED_PRICING_KEYS) for key in PricingKey),
+        Field("overrides", Overrides()),
+    ],
     message="{where}: pricing must be an object",
     unknown_message="{where}: unknown pricing key {value!r}",
     missing_message="{where}: missing pricing key {value!r}",
@@ -164,11 +246,18 @@ ENTRY = Record(
                 pattern=DEPRECATION_DATE_PATTERN,
             ),
         ),
+        Field("is_free", Boolean(message="{where}: is_free must be a boolean")),
+        Field(
+            "discount_to_user",
+            Number(message="{where}: discount_to_user must be a JSON number (not a string)"),
+            description="below 1; negative is a markup",
+        ),
+        Field("capacity_tpm", Integer(message=_POSITIVE, minimum=1)),
     ],
     unknown_message="{where}: unknown key {value!r}",
     missing_message="{where}: missing key {value!r}",
     check_missing=True,
-    checks=[_lengths],
+    checks=[_lengths, _discount_below_one],
     description="one entry of OpenRouter's provider listing format (shared/spec/listing-format.md)",
 )
 

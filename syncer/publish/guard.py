@@ -50,6 +50,13 @@ def _flatten(entry: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             flat |= _flatten(value, f"{name}.")
+        elif (
+            name.startswith("pricing.")
+            and isinstance(value, list)
+            and all(isinstance(v, Mapping) for v in value)
+        ):
+            for index, item in enumerate(value):  # pricing.overrides.0.prompt: tiers and windows are prices
+                flat |= _flatten(item, f"{name}.{index}.")
         else:
             flat[name] = value
     return flat

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from syncer import snapshot as snap
-from syncer.listing import Merged, catalog_document, openrouter_document
+from syncer.listing import Merged, catalog_document, openrouter_document, openrouter_v2_document
 from syncer.publish.guard import ListingDiff, diff_listings, suspicious
 from syncer.states import SnapshotState
 from syncer.store import SnapshotRecord
@@ -48,12 +48,15 @@ class Review:
 
 
 def render_views(merged: Mapping[str, Merged]) -> Views:
-    """Build, validate and render both views; raises SnapshotInvalidError before anything is written."""
+    """Build, validate and render every view (all of them before any is written); raises SnapshotInvalidError before anything is written."""
     documents = {
         snap.OPENROUTER: openrouter_document(
             [m.openrouter_entry for m in merged.values() if m.openrouter_entry]
         ),
         snap.CATALOG: catalog_document([m.catalog_entry for m in merged.values()]),
+        snap.OPENROUTER_V2: openrouter_v2_document(
+            [m.openrouter_v2_entry for m in merged.values() if m.openrouter_v2_entry]
+        ),
     }
     return Views(documents=documents, rendered={n: snap.validated_bytes(n, d) for n, d in documents.items()})
 

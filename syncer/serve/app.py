@@ -47,11 +47,14 @@ from starlette.types import Receive, Send
 from syncer.errors import SnapshotRejectedError
 from syncer.serve.openapi import openapi_document
 from syncer.settings import Settings
-from syncer.snapshot import CATALOG, FILE_NAMES, OPENROUTER, VALIDATORS, content_hash, render
+from syncer.snapshot import CATALOG, FILE_NAMES, OPENROUTER, OPENROUTER_V2, VALIDATORS, content_hash, render
 
 log = logging.getLogger("syncer.serve")
 
 FORMATS = (CATALOG, OPENROUTER)  # accepted values of ?format=, the default first
+#: ``?format=openrouter&schema_version=2.4``: OpenRouter's typed document (openrouter-v2.json)
+SCHEMA_VERSIONS = {"2.4": OPENROUTER_V2}
+PROTECTED = frozenset({OPENROUTER, OPENROUTER_V2})  # the views behind the bearer token
 JSON = b"application/json"
 GZIP_LEVEL = 6
 # A file whose mtime is this recent may be rewritten within the same timestamp tick with the same size (and a
@@ -349,13 +352,22 @@ def _format_of(query_string: bytes) -> str | None:
     if fmt is not None:
         return fmt
     chosen = CATALOG
+    version: str | None = None
     for key, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
         if key == "format":
             chosen = value
+        elif key == "schema_version":
+            version = value
+    if version is not None:
+        return SCHEMA_VERSIONS.get(version) if chosen == OPENROUTER else None
     return chosen if chosen in FORMATS else None
 
 
-_KNOWN_QUERIES = {b"": CATALOG, **{f"format={f}".encode(): f for f in FORMATS}}
+_KNOWN_QUERIES = {
+    b"": CATALOG,
+    **{f"format={f}".encode(): f for f in FORMATS},
+    **{f"format={OPENROUTER}&schema_version={v}".encode(): n for v, n in SCHEMA_VERSIONS.items()},
+}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -374,12 +386,17 @@ class ModelsAPI:
         openrouter_cc = f"{'private' if self._token else 'public'}, max-age={age}".encode()
         self.source = SnapshotSource(
             settings.snapshot_dir,
-            cache_control={CATALOG: f"public, max-age={age}".encode(), OPENROUTER: openrouter_cc},
+            cache_control={
+                CATALOG: f"public, max-age={age}".encode(),
+                OPENROUTER: openrouter_cc,
+                OPENROUTER_V2: openrouter_cc,
+            },
         )
         accepted = ", ".join(FORMATS)
         self._bad_format = error_response(
             400,
-            f"unknown format; accepted values: {accepted} (default {CATALOG})",
+            f"unknown format; accepted values: {accepted} (default {CATALOG}); "
+            f"format={OPENROUTER} also takes schema_version={', '.join(SCHEMA_VERSIONS)}",
             "invalid_request_error",
             "invalid_format",
             accepted=list(FORMATS),
@@ -425,7 +442,7 @@ class ModelsAPI:
         if fmt is None:
             return self._bad_format
         accept, match, auth = _headers(scope)
-        if fmt == OPENROUTER and not self._authorized(auth):
+        if fmt in PROTECTED and not self._authorized(auth):
             return self._unauthorized
         snapshot = self.source.current[fmt]
         if snapshot is None:
@@ -461,7 +478,7 @@ class ModelsAPI:
         limit = self.settings.serve_max_snapshot_age or None
         problems: list[str] = []
         snapshots: dict[str, Any] = {}
-        for name in FORMATS:
+        for name in FILE_NAMES:
             snapshot = self.source.current[name]
             error = self.source.last_error[name]
             if snapshot is None:

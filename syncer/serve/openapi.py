@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncer import __version__
-from syncer.formats import catalog_view, openrouter
+from syncer.formats import catalog_view, openrouter, openrouter_v2
 
 REF = "#/components/schemas/"
 
@@ -65,8 +65,8 @@ def _health() -> dict[str, Any]:
             "max_snapshot_age_seconds": {"type": "number", "nullable": True},
             "snapshots": {
                 "type": "object",
-                "properties": {"catalog": loaded, "openrouter": loaded},
-                "required": ["catalog", "openrouter"],
+                "properties": {"catalog": loaded, "openrouter": loaded, "openrouter-v2": loaded},
+                "required": ["catalog", "openrouter", "openrouter-v2"],
             },
         },
         "required": ["status", "problems", "snapshots"],
@@ -109,17 +109,23 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
     unavailable = _json("Error", "no snapshot of this view was loaded yet")
     list_responses: dict[str, Any] = {
         "200": {
-            "description": "the catalog view (default) or the OpenRouter view (`format=openrouter`), "
-            "the snapshot file byte for byte",
+            "description": "the catalog view (default), the OpenRouter flat view (`format=openrouter`) or "
+            "OpenRouter's 2.4 document (`format=openrouter&schema_version=2.4`), the snapshot file byte for byte",
             "headers": CACHE_HEADERS,
             "content": {
                 "application/json": {
-                    "schema": {"oneOf": [{"$ref": REF + "CatalogList"}, {"$ref": REF + "OpenRouterListing"}]}
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": REF + "CatalogList"},
+                            {"$ref": REF + "OpenRouterListing"},
+                            {"$ref": REF + "OpenRouterV2Listing"},
+                        ]
+                    }
                 }
             },
         },
         "304": not_modified,
-        "400": _json("Error", "unknown `format`; the error lists the accepted values"),
+        "400": _json("Error", "unknown `format` or `schema_version`; the error lists the accepted values"),
         "503": unavailable,
     }
     if protected:
@@ -150,6 +156,14 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
                                 "default": "catalog",
                             },
                         },
+                        {
+                            "name": "schema_version",
+                            "in": "query",
+                            "required": False,
+                            "description": "with `format=openrouter`: `2.4` gets OpenRouter's typed provider "
+                            "document (openrouter-v2.json) instead of the flat one",
+                            "schema": {"type": "string", "enum": ["2.4"]},
+                        },
                         *CONDITIONAL_PARAMETERS,
                     ],
                     **({"security": [{}, {"bearerAuth": []}]} if protected else {}),
@@ -167,6 +181,14 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
                             "required": True,
                             "description": "a model id; may contain `/`",
                             "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "schema_version",
+                            "in": "query",
+                            "required": False,
+                            "description": "with `format=openrouter`: `2.4` gets OpenRouter's typed provider "
+                            "document (openrouter-v2.json) instead of the flat one",
+                            "schema": {"type": "string", "enum": ["2.4"]},
                         },
                         *CONDITIONAL_PARAMETERS,
                     ],
@@ -206,6 +228,9 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
             "schemas": {
                 "OpenRouterListing": openrouter.document_schema(REF + "OpenRouterModel"),
                 "OpenRouterModel": openrouter.entry_schema(),
+                "OpenRouterV2Listing": openrouter_v2.document_schema(REF + "OpenRouterV2Model"),
+                "OpenRouterV2Model": openrouter_v2.entry_schema(),
+                **openrouter_v2.component_schemas(),
                 "CatalogList": catalog_view.document_schema(REF + "CatalogModel"),
                 "CatalogModel": catalog_view.entry_schema(),
                 "Error": _error(),
