@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -14,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from syncer.catalog import CatalogModel
 from syncer.derive import DerivationError, derive_facts
 from syncer.errors import HubDataError, HubError
-from syncer.hub import HubClient, ModelInfo, RepoFacts, RequestBudget, RequestCounter
+from syncer.hub import HubClient, ModelInfo, RepoFacts, RequestBudget, RequestCounter, SpendLedger
 from syncer.listing import Facts
 from syncer.settings import Settings
 
 log = logging.getLogger("syncer")
+LEDGER_FLUSH_SECONDS = 2.0  # how often a run writes its Hub spend to the shared window (and at its end)
 
 
 def facts_from_hub(repo: RepoFacts) -> Facts:
@@ -49,7 +51,11 @@ def facts_from_hub(repo: RepoFacts) -> Facts:
     )
 
 
-def make_hub_client(settings: Settings, counter: RequestCounter | None = None) -> HubClient:
+def make_hub_client(
+    settings: Settings, counter: RequestCounter | None = None, *, ledger: SpendLedger | None = None
+) -> HubClient:
+    """The run's Hub client. With a ``ledger`` (the store's), its request budget is the one every run of
+    that database shares: resolve_models counts the window's earlier spend first and records its own."""
     return HubClient(
         endpoint=settings.hf_endpoint,
         token=settings.token,
@@ -61,7 +67,7 @@ def make_hub_client(settings: Settings, counter: RequestCounter | None = None) -
         max_config_bytes=settings.max_config_bytes,
         max_template_bytes=settings.max_template_bytes,
         counter=counter,
-        budget=RequestBudget(settings.hub_budget),
+        budget=RequestBudget(settings.hub_budget, ledger=ledger),
     )
 
 
@@ -122,12 +128,21 @@ def resolve_models(
 
     results: dict[str, Facts | HubError] = {}
     on_hub = [m for m in models if m.hugging_face_id]
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(on_hub) or 1))) as pool:
-        if bulk_min_models > 0:
-            listed |= _bulk_listings(client, on_hub, pool, bulk_min_models)
-        futures = {pool.submit(one, m): m.id for m in on_hub}
-        for future in as_completed(futures):
-            result = future.result()
-            if result is not None:
-                results[futures[future]] = result
+    client.budget.load()  # the shared window's earlier spend counts from this run's first request
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(on_hub) or 1))) as pool:
+            if bulk_min_models > 0:
+                listed |= _bulk_listings(client, on_hub, pool, bulk_min_models)
+            client.budget.flush()
+            futures = {pool.submit(one, m): m.id for m in on_hub}
+            flushed = time.monotonic()
+            for future in as_completed(futures):
+                result = future.result()
+                if result is not None:
+                    results[futures[future]] = result
+                if time.monotonic() - flushed >= LEDGER_FLUSH_SECONDS:
+                    client.budget.flush()  # from this thread only: the store is not shared with the pool
+                    flushed = time.monotonic()
+    finally:
+        client.budget.flush()
     return results

@@ -147,7 +147,7 @@ def _run(
 
     # Stage 3: the Hub.
     selected = [m for m in catalog.models if not only or m.id in only]
-    client = make_hub_client(settings)
+    client = make_hub_client(settings, ledger=store.hub_ledger(run_id))
     fetched = resolve_models(client, selected, concurrency=settings.hub_concurrency, stop=stop,
                              bulk_min_models=settings.hub_bulk_min_models)  # fmt: skip
     not_looked_up = sum(1 for m in selected if m.hugging_face_id and m.id not in fetched)
