@@ -9,8 +9,10 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from syncer.catalog import CatalogModel
 from syncer.derive import DerivationError, derive_facts
@@ -71,6 +73,33 @@ def make_hub_client(
     )
 
 
+@dataclass(frozen=True)
+class HubEta:
+    """When the Hub stage should end, for the progress to show: from the pace so far and the budget left."""
+
+    done: int
+    total: int
+    elapsed: float  # seconds since the stage began
+    requests: dict[str, int]  # sent so far, by kind
+    budget_wait: float  # seconds the remaining requests must wait for the shared window (0: none)
+    remaining: float  # seconds left: the larger of the pace so far and the budget's wait
+    finish_at: datetime
+
+
+def estimate_eta(client: HubClient, *, done: int, total: int, elapsed: float, now: datetime) -> HubEta:
+    """The expected end of the Hub stage: remaining models at the pace so far (requests per model as
+    measured), but never before the request budget lets the remaining requests through."""
+    requests = dict(client.counter.requests)
+    left = max(total - done, 0)
+    pace = elapsed / done * left if done else 0.0
+    wait = 0.0
+    if done and left:
+        for kind, sent in requests.items():
+            wait = max(wait, client.budget.time_until(kind, -(-sent * left // done)))
+    remaining = max(pace, wait)
+    return HubEta(done, total, elapsed, requests, wait, remaining, now + timedelta(seconds=remaining))
+
+
 def _bulk_listings(
     client: HubClient, models: Sequence[CatalogModel], pool: ThreadPoolExecutor, min_models: int
 ) -> dict[str, ModelInfo]:
@@ -99,8 +128,10 @@ def resolve_models(
     concurrency: int,
     stop: threading.Event | None = None,
     bulk_min_models: int = 2,
+    eta: Callable[[HubEta], None] | None = None,
 ) -> dict[str, Facts | HubError]:
-    """Look every model up; a model not looked up (stopped) is absent from the answer."""
+    """Look every model up; a model not looked up (stopped) is absent from the answer. ``eta`` is called
+    after each model with the expected end of the stage (:func:`estimate_eta`)."""
     listed: dict[str, ModelInfo] = {}
 
     def one(model: CatalogModel) -> Facts | HubError | None:
@@ -135,11 +166,18 @@ def resolve_models(
                 listed |= _bulk_listings(client, on_hub, pool, bulk_min_models)
             client.budget.flush()
             futures = {pool.submit(one, m): m.id for m in on_hub}
-            flushed = time.monotonic()
-            for future in as_completed(futures):
+            started = flushed = time.monotonic()
+            for done, future in enumerate(as_completed(futures), 1):
                 result = future.result()
                 if result is not None:
                     results[futures[future]] = result
+                if eta is not None:
+                    elapsed = time.monotonic() - started
+                    eta(
+                        estimate_eta(
+                            client, done=done, total=len(on_hub), elapsed=elapsed, now=datetime.now(UTC)
+                        )
+                    )
                 if time.monotonic() - flushed >= LEDGER_FLUSH_SECONDS:
                     client.budget.flush()  # from this thread only: the store is not shared with the pool
                     flushed = time.monotonic()

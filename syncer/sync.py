@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,12 +31,12 @@ from syncer import snapshot as snap
 from syncer.catalog import Catalog, load_catalog
 from syncer.errors import CatalogError, CatalogIssue, SyncerError
 from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, merge_all, run_message
-from syncer.resolve import make_hub_client, resolve_models
+from syncer.resolve import HubEta, make_hub_client, resolve_models
 from syncer.settings import Settings
 from syncer.states import ModelStatus, RunOutcome
 from syncer.store import Store
 
-__all__ = ["ModelOutcome", "ProgressCallback", "SyncReport", "run_sync"]
+__all__ = ["HubEta", "ModelOutcome", "ProgressCallback", "SyncReport", "run_sync"]
 
 
 @dataclass
@@ -105,6 +105,7 @@ def run_sync(
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
     approve: bool = False,
+    hub_eta: Callable[[HubEta], None] | None = None,
 ) -> SyncReport:
     """One full sync. Raises ConfigError/StoreError/LockHeldError/PublishError; per-model Hub errors
     end up in the report instead. When ``stop`` is set mid-run, no new Hub lookup starts: models not
@@ -125,7 +126,7 @@ def run_sync(
         )
         try:
             return _run(settings, store, catalog, run_id=run_id, started=started, only=only,
-                        progress=progress, stop=stop, approve=approve)  # fmt: skip
+                        progress=progress, stop=stop, approve=approve, hub_eta=hub_eta)  # fmt: skip
         except SyncerError as exc:
             store.fail_run(run_id, finished_at=_now(), message=str(exc))
             raise
@@ -142,6 +143,7 @@ def _run(
     progress: ProgressCallback | None,
     stop: threading.Event | None,
     approve: bool,
+    hub_eta: Callable[[HubEta], None] | None = None,
 ) -> SyncReport:
     prior = store.load_prior()
 
@@ -149,7 +151,7 @@ def _run(
     selected = [m for m in catalog.models if not only or m.id in only]
     client = make_hub_client(settings, ledger=store.hub_ledger(run_id))
     fetched = resolve_models(client, selected, concurrency=settings.hub_concurrency, stop=stop,
-                             bulk_min_models=settings.hub_bulk_min_models)  # fmt: skip
+                             bulk_min_models=settings.hub_bulk_min_models, eta=hub_eta)  # fmt: skip
     not_looked_up = sum(1 for m in selected if m.hugging_face_id and m.id not in fetched)
 
     # Stage 4: derive and merge, in memory.

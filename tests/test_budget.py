@@ -71,3 +71,22 @@ def test_two_runs_inside_one_window_share_its_budget(
         window = store.hub_spent_since(datetime.now(UTC) - timedelta(minutes=5))
     assert sum(n for kind, _, n in window if kind == "api") == 6
     assert sum(n for kind, _, n in window if kind == "resolve") == first.requests["resolve"]
+
+
+def test_the_expected_finish_waits_for_the_budget(tmp_path: Path) -> None:
+    from syncer.hub import HubClient, RequestBudget
+    from syncer.resolve import estimate_eta
+
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    budget = RequestBudget({"resolve": 4}, clock=lambda: 1000.0, wall=lambda: now)
+    client = HubClient(endpoint="http://127.0.0.1:9", token=None, cache_dir=tmp_path, budget=budget)
+    for _ in range(4):  # two models done, two requests each: the window's 4 are spent
+        budget.spend("resolve")
+        client.counter.add_request("resolve")
+
+    eta = estimate_eta(client, done=2, total=4, elapsed=1.0, now=now)
+
+    assert eta.budget_wait == 300.0, "the next 4 requests fit only when the window has moved on"
+    assert eta.remaining == 300.0 and eta.finish_at == now + timedelta(seconds=300)
+    assert estimate_eta(client, done=4, total=4, elapsed=2.0, now=now).remaining == 0.0
+    assert RequestBudget({"resolve": 4}).time_until("resolve", 9) == 600.0, "two more full windows"

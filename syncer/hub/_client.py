@@ -166,6 +166,22 @@ class RequestBudget:
         with self._lock:
             return len(self._prune(kind, self._clock()))
 
+    def time_until(self, kind: str, n: int) -> float:
+        """Seconds until ``n`` more requests of ``kind`` fit the window (0: now). Beyond one window's limit,
+        each further full limit costs one more window."""
+        limit = self.limits.get(kind)
+        if limit is None or n <= 0:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            sent = self._prune(kind, now)
+            extra_windows, n = divmod(n, limit)
+            if n == 0:
+                extra_windows, n = extra_windows - 1, limit
+            index = len(sent) + n - limit - 1
+            first = 0.0 if index < 0 else (sent[index] if index < len(sent) else now) + self.window - now
+        return max(first, 0.0) + extra_windows * self.window
+
     def _prune(self, kind: str, now: float) -> deque[float]:
         sent = self._sent.setdefault(kind, deque())
         while sent and sent[0] <= now - self.window:
