@@ -1,6 +1,6 @@
 """Benchmark `syncer sync now` against the naive loop, through the local Hub mirror with injected latency.
 
-    .venv/bin/python bench/sync_bench.py [--models 1000] [--authors 40] [--latency 0.05] [--naive-sample 100]
+    .venv/bin/python bench/sync_bench.py [--models 1000] [--authors 20] [--latency 0.05] [--naive-sample 100]
                                          [--concurrency 16] [--plan free] [--snapshot-models 10000]
 
 Environment overrides (for `make bench`): SYNC_BENCH_MODELS, SYNC_BENCH_AUTHORS, SYNC_BENCH_LATENCY,
@@ -486,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     env_default = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=int(env_default("SYNC_BENCH_MODELS", 1000)))
-    parser.add_argument("--authors", type=int, default=int(env_default("SYNC_BENCH_AUTHORS", 40)))
+    parser.add_argument("--authors", type=int, default=int(env_default("SYNC_BENCH_AUTHORS", 20)))
     parser.add_argument("--latency", type=float, default=float(env_default("SYNC_BENCH_LATENCY", 0.05)),
                         help="seconds the mirror sleeps before every answer")  # fmt: skip
     parser.add_argument("--naive-sample", type=int, default=int(env_default("SYNC_BENCH_NAIVE_SAMPLE", 100)),

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from syncer.catalog import CatalogModel
 from syncer.derive import DerivationError, derive_facts
 from syncer.errors import HubDataError, HubError
-from syncer.hub import HubClient, ModelInfo, RepoFacts, RequestBudget, RequestCounter
+from syncer.hub import HubClient, ModelInfo, RepoFacts, RequestBudget, RequestCounter, SpendLedger
 from syncer.listing import Facts
 from syncer.settings import Settings
 
 log = logging.getLogger("syncer")
+LEDGER_FLUSH_SECONDS = 2.0  # how often a run writes its Hub spend to the shared window (and at its end)
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,11 @@ def facts_from_hub(repo: RepoFacts) -> Facts:
     )
 
 
-def make_hub_client(settings: Settings, counter: RequestCounter | None = None) -> HubClient:
+def make_hub_client(
+    settings: Settings, counter: RequestCounter | None = None, *, ledger: SpendLedger | None = None
+) -> HubClient:
+    """The run's Hub client. With a ``ledger`` (the store's), its request budget is the one every run of
+    that database shares: resolve_models counts the window's earlier spend first and records its own."""
     return HubClient(
         endpoint=settings.hf_endpoint,
         token=settings.token,
@@ -85,8 +92,35 @@ def make_hub_client(settings: Settings, counter: RequestCounter | None = None) -
         max_config_bytes=settings.max_config_bytes,
         max_template_bytes=settings.max_template_bytes,
         counter=counter,
-        budget=RequestBudget(settings.hub_budget),
+        budget=RequestBudget(settings.hub_budget, ledger=ledger),
     )
+
+
+@dataclass(frozen=True)
+class HubEta:
+    """When the Hub stage should end, for the progress to show: from the pace so far and the budget left."""
+
+    done: int
+    total: int
+    elapsed: float  # seconds since the stage began
+    requests: dict[str, int]  # sent so far, by kind
+    budget_wait: float  # seconds the remaining requests must wait for the shared window (0: none)
+    remaining: float  # seconds left: the larger of the pace so far and the budget's wait
+    finish_at: datetime
+
+
+def estimate_eta(client: HubClient, *, done: int, total: int, elapsed: float, now: datetime) -> HubEta:
+    """The expected end of the Hub stage: remaining models at the pace so far (requests per model as
+    measured), but never before the request budget lets the remaining requests through."""
+    requests = dict(client.counter.requests)
+    left = max(total - done, 0)
+    pace = elapsed / done * left if done else 0.0
+    wait = 0.0
+    if done and left:
+        for kind, sent in requests.items():
+            wait = max(wait, client.budget.time_until(kind, -(-sent * left // done)))
+    remaining = max(pace, wait)
+    return HubEta(done, total, elapsed, requests, wait, remaining, now + timedelta(seconds=remaining))
 
 
 def _bulk_listings(
@@ -118,9 +152,11 @@ def resolve_models(
     stop: threading.Event | None = None,
     bulk_min_models: int = 2,
     on_lookup: LookupCallback | None = None,
+    eta: Callable[[HubEta], None] | None = None,
 ) -> dict[str, Facts | HubError]:
     """Look every model up; a model not looked up (stopped) is absent from the answer. ``on_lookup`` is
-    called (in this thread, in completion order) after each lookup."""
+    called (in this thread, in completion order) after each lookup; ``eta`` after each model with the
+    expected end of the stage (:func:`estimate_eta`)."""
     listed: dict[str, ModelInfo] = {}
 
     def one(model: CatalogModel) -> Facts | HubError | None:
@@ -153,31 +189,46 @@ def resolve_models(
 
     results: dict[str, Facts | HubError] = {}
     on_hub = [m for m in models if m.hugging_face_id]
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(on_hub) or 1))) as pool:
-        if bulk_min_models > 0:
-            listed |= _bulk_listings(client, on_hub, pool, bulk_min_models)
-        futures = {pool.submit(one, m): m for m in on_hub}
-        done = failures = 0
-        for future in as_completed(futures):
-            model = futures[future]
-            result = future.result()
-            if result is None:
-                continue
-            results[model.id] = result
-            done += 1
-            failures += isinstance(result, HubError)
-            if on_lookup is not None:
-                on_lookup(
-                    Lookup(
-                        model_id=model.id,
-                        repo=model.hugging_face_id,
-                        commit=None if isinstance(result, HubError) else result.commit_sha,
-                        error_kind=result.kind if isinstance(result, HubError) else None,
-                        error=str(result) if isinstance(result, HubError) else None,
-                        done=done,
-                        total=len(on_hub),
-                        failures=failures,
-                        hub_requests=sum(client.counter.requests.values()),
+    client.budget.load()  # the shared window's earlier spend counts from this run's first request
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(on_hub) or 1))) as pool:
+            if bulk_min_models > 0:
+                listed |= _bulk_listings(client, on_hub, pool, bulk_min_models)
+            client.budget.flush()
+            futures = {pool.submit(one, m): m for m in on_hub}
+            started = flushed = time.monotonic()
+            done = failures = 0
+            for finished, future in enumerate(as_completed(futures), 1):
+                model = futures[future]
+                result = future.result()
+                if result is not None:
+                    results[model.id] = result
+                    done += 1
+                    failures += isinstance(result, HubError)
+                    if on_lookup is not None:
+                        on_lookup(
+                            Lookup(
+                                model_id=model.id,
+                                repo=model.hugging_face_id,
+                                commit=None if isinstance(result, HubError) else result.commit_sha,
+                                error_kind=result.kind if isinstance(result, HubError) else None,
+                                error=str(result) if isinstance(result, HubError) else None,
+                                done=done,
+                                total=len(on_hub),
+                                failures=failures,
+                                hub_requests=sum(client.counter.requests.values()),
+                            )
+                        )
+                if eta is not None:
+                    elapsed = time.monotonic() - started
+                    eta(
+                        estimate_eta(
+                            client, done=finished, total=len(on_hub), elapsed=elapsed, now=datetime.now(UTC)
+                        )
                     )
-                )
+                if time.monotonic() - flushed >= LEDGER_FLUSH_SECONDS:
+                    client.budget.flush()  # from this thread only: the store is not shared with the pool
+                    flushed = time.monotonic()
+    finally:
+        client.budget.flush()
     return results

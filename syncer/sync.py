@@ -21,7 +21,7 @@ import getpass
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,12 +32,12 @@ from syncer import snapshot as snap
 from syncer.catalog import Catalog, load_catalog
 from syncer.errors import CatalogError, CatalogIssue, SyncerError
 from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, merge_all, run_message
-from syncer.resolve import LookupCallback, make_hub_client, resolve_models
+from syncer.resolve import HubEta, LookupCallback, make_hub_client, resolve_models
 from syncer.settings import Settings
 from syncer.states import ModelStatus, RunOutcome, Trigger
 from syncer.store import SnapshotRecord, Store
 
-__all__ = ["ModelOutcome", "ProgressCallback", "SyncReport", "run_sync"]
+__all__ = ["HubEta", "ModelOutcome", "ProgressCallback", "SyncReport", "run_sync"]
 
 
 @dataclass
@@ -112,6 +112,7 @@ def run_sync(
     stop: threading.Event | None = None,
     approve: bool = False,
     on_lookup: LookupCallback | None = None,
+    hub_eta: Callable[[HubEta], None] | None = None,
 ) -> SyncReport:
     """One full sync. Raises ConfigError/StoreError/LockHeldError/PublishError; per-model Hub errors
     end up in the report instead. When ``stop`` is set mid-run, no new Hub lookup starts: models not
@@ -132,7 +133,8 @@ def run_sync(
         )
         try:
             return _run(settings, store, catalog, run_id=run_id, started=started, only=only,
-                        progress=progress, stop=stop, approve=approve, on_lookup=on_lookup)  # fmt: skip
+                        progress=progress, stop=stop, approve=approve, on_lookup=on_lookup,
+                        hub_eta=hub_eta)  # fmt: skip
         except SyncerError as exc:
             store.fail_run(run_id, finished_at=_now(), message=str(exc))
             raise
@@ -157,15 +159,17 @@ def _run(
     stop: threading.Event | None,
     approve: bool,
     on_lookup: LookupCallback | None = None,
+    hub_eta: Callable[[HubEta], None] | None = None,
 ) -> SyncReport:
     snap.check_folder(settings.snapshot_dir)  # a folder that cannot take the files fails now (exit 73)
     prior = store.load_prior()
 
     # Stage 3: the Hub.
     selected = [m for m in catalog.models if not only or m.id in only]
-    client = make_hub_client(settings)
+    client = make_hub_client(settings, ledger=store.hub_ledger(run_id))
     fetched = resolve_models(client, selected, concurrency=settings.hub_concurrency, stop=stop,
-                             bulk_min_models=settings.hub_bulk_min_models, on_lookup=on_lookup)  # fmt: skip
+                             bulk_min_models=settings.hub_bulk_min_models, on_lookup=on_lookup,
+                             eta=hub_eta)  # fmt: skip
     not_looked_up = sum(1 for m in selected if m.hugging_face_id and m.id not in fetched)
 
     # Stage 4: derive and merge, in memory.

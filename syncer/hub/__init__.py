@@ -21,6 +21,7 @@ from syncer.hub._client import (
     RepoFacts,
     RequestBudget,
     RequestCounter,
+    SpendLedger,
     classify,
     parse_hub_time,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "RepoFacts",
     "RequestBudget",
     "RequestCounter",
+    "SpendLedger",
     "classify",
     "parse_hub_time",
 ]

@@ -17,12 +17,12 @@ import random
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from huggingface_hub import (
     HfApi,
@@ -107,40 +107,128 @@ class RequestCounter:
             self.errors[kind] += 1
 
 
-class RequestBudget:
-    """Paces requests below the plan's per-window limits (sliding window, per kind, this process)."""
+class SpendLedger(Protocol):
+    """Where the window's spend outlives this process, so every run of one database shares one budget.
 
-    def __init__(self, limits: Mapping[str, int], *, window: float = BUDGET_WINDOW) -> None:
+    resolve.py passes in the store's (hub never imports the store). Times are UTC; one row per kind and
+    second is enough for pacing.
+    """
+
+    def spent_since(self, since: datetime) -> Sequence[tuple[str, datetime, int]]:
+        """(kind, sent at, requests) of everything spent at or after ``since``."""
+        ...
+
+    def record_spent(self, spent: Sequence[tuple[str, datetime, int]], *, prune_before: datetime) -> None:
+        """Add ``spent``; rows older than ``prune_before`` may go."""
+        ...
+
+
+class RequestBudget:
+    """Paces requests below the plan's per-window limits (sliding window, per kind).
+
+    With a ``ledger`` the window is shared: :meth:`load` counts what earlier runs of the same database
+    spent in the last window (so a run paces to the remaining budget from its first request), and
+    :meth:`flush` writes this run's spend back. Without one, the budget is this process's only.
+    """
+
+    def __init__(
+        self,
+        limits: Mapping[str, int],
+        *,
+        window: float = BUDGET_WINDOW,
+        ledger: SpendLedger | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.limits = dict(limits)
         self.window = window
-        self._sent: dict[str, list[float]] = {kind: [] for kind in limits}
+        self.ledger = ledger
+        self._clock = clock
+        self._wall = wall
+        self._sent: dict[str, deque[float]] = {kind: deque() for kind in limits}
+        self._pending: Counter[tuple[str, datetime]] = Counter()
         self._lock = threading.Lock()
+        self.loaded: dict[str, int] = {}  # what earlier runs had spent in the window when this one began
 
-    def _prune(self, kind: str, now: float) -> list[float]:
-        sent = self._sent.setdefault(kind, [])
+    def load(self) -> dict[str, int]:
+        """Count the shared window's earlier spend (from the ledger) against this budget."""
+        if self.ledger is None:
+            return {}
+        now_wall, now = self._wall(), self._clock()
+        rows = self.ledger.spent_since(now_wall - timedelta(seconds=self.window))
+        loaded: Counter[str] = Counter()
+        with self._lock:
+            for kind, sent_at, n in sorted(rows, key=lambda r: r[1]):
+                at = now - max(0.0, (now_wall - sent_at).total_seconds())
+                self._sent.setdefault(kind, deque()).extend([at] * n)
+                loaded[kind] += n
+        self.loaded = dict(loaded)
+        return self.loaded
+
+    def flush(self) -> None:
+        """Write the spend not yet in the ledger (one row per kind and second)."""
+        if self.ledger is None:
+            return
+        with self._lock:
+            pending, self._pending = self._pending, Counter()
+        if pending:
+            rows = [(kind, at, n) for (kind, at), n in sorted(pending.items())]
+            prune = self._wall() - timedelta(seconds=self.window)
+            self.ledger.record_spent(rows, prune_before=prune)
+
+    def spent(self, kind: str) -> int:
+        """Requests of ``kind`` in the current window (this run's and, once loaded, earlier runs')."""
+        with self._lock:
+            return len(self._prune(kind, self._clock()))
+
+    def time_until(self, kind: str, n: int) -> float:
+        """Seconds until ``n`` more requests of ``kind`` fit the window (0: now). Beyond one window's limit,
+        each further full limit costs one more window."""
+        limit = self.limits.get(kind)
+        if limit is None or n <= 0:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            sent = self._prune(kind, now)
+            extra_windows, n = divmod(n, limit)
+            if n == 0:
+                extra_windows, n = extra_windows - 1, limit
+            index = len(sent) + n - limit - 1
+            first = 0.0 if index < 0 else (sent[index] if index < len(sent) else now) + self.window - now
+        return max(first, 0.0) + extra_windows * self.window
+
+    def _prune(self, kind: str, now: float) -> deque[float]:
+        sent = self._sent.setdefault(kind, deque())
         while sent and sent[0] <= now - self.window:
-            sent.pop(0)
+            sent.popleft()
         return sent
 
     def spend(self, kind: str, n: int = 1) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             self._prune(kind, now).extend([now] * n)
+            if self.ledger is not None:
+                self._pending[(kind, self._wall().replace(microsecond=0))] += n
 
     def wait_for(self, kind: str, n: int, remaining: float, sleep: Callable[[float], None]) -> None:
         """Wait until ``n`` more requests fit the window; fail fast when that is past the model's deadline."""
         limit = self.limits.get(kind)
         if limit is None:
             return
-        with self._lock:
-            now = time.monotonic()
-            sent = self._prune(kind, now)
-            if len(sent) + n <= limit:
-                return
-            wait = sent[len(sent) + n - limit - 1] + self.window - now
-        if wait >= remaining:
-            raise HubTransientError(f"the {kind} request budget of {limit} per {self.window:.0f}s is spent")
-        sleep(max(wait, 0.0))
+        while True:
+            with self._lock:
+                now = self._clock()
+                sent = self._prune(kind, now)
+                if len(sent) + n <= limit:
+                    return
+                index = len(sent) + n - limit - 1
+                wait = (sent[index] if index < len(sent) else now) + self.window - now
+            if wait >= remaining:
+                raise HubTransientError(
+                    f"the {kind} request budget of {limit} per {self.window:.0f}s is spent"
+                )
+            sleep(max(wait, 0.0))
+            remaining -= max(wait, 0.0)
 
 
 class _Deadline:
@@ -251,11 +339,16 @@ class HubClient:
 
         def call(timeout: float) -> dict[str, ModelInfo]:
             found: dict[str, ModelInfo] = {}
-            for page in _pages(
-                f"{self.endpoint}/api/models", params, headers, timeout=timeout, deadline=deadline
-            ):
+
+            def before_page() -> None:  # every page is one API call: paced and counted like any other
+                self.budget.wait_for("api", 1, deadline.remaining(), self._sleep)
                 self.counter.add_request("api")
                 self.budget.spend("api")
+
+            for page in _pages(
+                f"{self.endpoint}/api/models", params, headers, timeout=timeout, deadline=deadline,
+                before=before_page,
+            ):  # fmt: skip
                 for item in page:
                     if isinstance(item, dict) and isinstance(item.get("id"), str):
                         found[item["id"]] = ModelInfo(**item)  # type: ignore[no-untyped-call]
@@ -461,12 +554,15 @@ def _pages(
     timeout: float,
     deadline: _Deadline,
     max_pages: int = MAX_LIST_PAGES,
+    before: Callable[[], None] = lambda: None,
 ) -> Iterator[Any]:
     """The JSON of each page of a Hub listing, following ``Link: <...>; rel="next"`` (absolute URLs that
     already carry the query): one request per page through the library's session, each with ``timeout``.
     Stops with a HubBadBodyError at a ``Link`` already followed (a loop) or past ``max_pages`` pages, and with
-    a HubTransientError at the deadline: a listing can never run forever."""
+    a HubTransientError at the deadline: a listing can never run forever. ``before`` runs before each request
+    (the budget's pacing and count)."""
     session = get_session()
+    before()
     response = session.get(url, params=list(params), headers=dict(headers), timeout=Timeout(timeout))
     seen = {str(response.url)}
     pages = 1
@@ -484,6 +580,7 @@ def _pages(
             raise HubTransientError(f"the listing was still paging at the deadline ({pages} pages)")
         seen.add(next_page)
         pages += 1
+        before()
         response = session.get(
             next_page, headers=dict(headers), timeout=Timeout(min(timeout, max(deadline.remaining(), 0.1)))
         )

@@ -6,7 +6,7 @@ SQL or opens a session. The engine and Alembic helpers are re-exported for ``syn
 
 from __future__ import annotations
 
-from syncer.store.queries import FactsUpdate, Prior, SnapshotRecord, Store, facts_from_row
+from syncer.store.queries import FactsUpdate, HubLedger, Prior, SnapshotRecord, Store, facts_from_row
 from syncer.store.schema import (
     MIGRATIONS_DIR,
     check_schema,
@@ -19,6 +19,7 @@ from syncer.store.schema import (
 __all__ = [
     "MIGRATIONS_DIR",
     "FactsUpdate",
+    "HubLedger",
     "Prior",
     "SnapshotRecord",
     "Store",

@@ -193,3 +193,17 @@ class PublishedSnapshot(Base):
     #: published (written to the snapshot folder), held (stopped by the publish guard) or rollback
     status: Mapped[str] = mapped_column(String(16), server_default=SnapshotState.PUBLISHED.value)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class HubSpend(Base):
+    """Hub requests spent, by kind and second (UTC): the 5-minute rate window every run of this database
+    shares. Rows older than the window are pruned as new ones are written."""
+
+    __tablename__ = "hub_spend"
+    __table_args__ = (Index(None, "sent_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requests: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))

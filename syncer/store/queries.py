@@ -28,6 +28,7 @@ from syncer.store.models import (
     Base,
     CatalogEntry,
     HubFacts,
+    HubSpend,
     ListingEntry,
     ModelPrice,
     PublishedSnapshot,
@@ -509,6 +510,33 @@ class Store:
             )
             return {row.name: row for row in rows}
 
+    # -- the shared Hub rate window ----------------------------------------------------------------------
+    def hub_spent_since(self, since: datetime) -> list[tuple[str, datetime, int]]:
+        """(kind, sent at, requests) of every Hub request any run of this database recorded since ``since``."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(HubSpend.kind, HubSpend.sent_at, HubSpend.requests)
+                .where(HubSpend.sent_at >= since)
+                .order_by(HubSpend.sent_at)
+            ).all()
+        return [(kind, sent_at, requests) for kind, sent_at, requests in rows]
+
+    def record_hub_spend(
+        self, spent: Sequence[tuple[str, datetime, int]], *, prune_before: datetime, run_id: int | None = None
+    ) -> None:
+        """Add a run's Hub requests to the shared window and drop rows that have left it."""
+        with self._sessions.begin() as session:
+            session.execute(delete(HubSpend).where(HubSpend.sent_at < prune_before))
+            if spent:
+                session.execute(
+                    _table(HubSpend).insert(),
+                    [{"kind": k, "sent_at": at, "requests": n, "run_id": run_id} for k, at, n in spent],
+                )
+
+    def hub_ledger(self, run_id: int | None = None) -> HubLedger:
+        """This store as the Hub budget's ledger (``syncer.hub.SpendLedger``), spend attributed to ``run_id``."""
+        return HubLedger(self, run_id)
+
     def record_snapshots(self, records: Sequence[SnapshotRecord]) -> None:
         """Keep republished snapshots (a rollback); a change held for those files is rejected by it."""
         with self._sessions.begin() as session:
@@ -529,6 +557,20 @@ def _settle_held(session: Session, names: Iterable[str], approved: Iterable[int]
             .values(status=SnapshotState.APPROVED)
         )
     session.execute(update(PublishedSnapshot).where(*held).values(status=SnapshotState.REJECTED))
+
+
+@dataclass(frozen=True)
+class HubLedger:
+    """The shared Hub rate window of one database, in the shape :class:`syncer.hub.RequestBudget` takes."""
+
+    store: Store
+    run_id: int | None = None
+
+    def spent_since(self, since: datetime) -> list[tuple[str, datetime, int]]:
+        return self.store.hub_spent_since(since)
+
+    def record_spent(self, spent: Sequence[tuple[str, datetime, int]], *, prune_before: datetime) -> None:
+        self.store.record_hub_spend(spent, prune_before=prune_before, run_id=self.run_id)
 
 
 def _snapshot_row(record: SnapshotRecord) -> PublishedSnapshot:
