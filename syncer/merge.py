@@ -150,6 +150,18 @@ def _not_ready_reason(policy: StalePolicy, facts: Facts | None, now: datetime) -
     return None
 
 
+#: Failures that mean the Hub gave no answer (timeouts, 5xx, 429, resets, truncated bodies), unlike a 404,
+#: a gated repo or refused data, which are the Hub's answers about one repo.
+UNREACHABLE_KINDS = ("transient", "bad_body")
+
+
+def is_outage(outcomes: Sequence[ModelOutcome]) -> bool:
+    """No Hub lookup of the run succeeded and none got an answer: the run confirmed nothing (an outage, or a
+    wrong HF_ENDPOINT). A run whose only model the Hub says is gone is an answer, not an outage."""
+    looked_up = [o for o in outcomes if o.status != ModelStatus.SKIPPED and o.repo]
+    return bool(looked_up) and all(o.error_kind in UNREACHABLE_KINDS for o in looked_up)
+
+
 def run_message(outcomes: Sequence[ModelOutcome], not_looked_up: int) -> str | None:
     """The run's one-line note: every lookup failed (the Hub looks unreachable), or the run stopped early."""
     parts = []

@@ -31,7 +31,7 @@ from syncer import publish
 from syncer import snapshot as snap
 from syncer.catalog import Catalog, load_catalog
 from syncer.errors import CatalogError, CatalogIssue, SyncerError
-from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, merge_all, run_message
+from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, is_outage, merge_all, run_message
 from syncer.resolve import HubEta, LookupCallback, make_hub_client, resolve_models
 from syncer.settings import Settings
 from syncer.states import ModelStatus, RunOutcome, Trigger
@@ -195,8 +195,7 @@ def _run(
 
     # Stage 6: every file written and fsynced beside the live ones before anything is committed or renamed
     # (a full disk fails the run here: no file renamed, no row committed, the store and the files agree).
-    looked_up = [o for o in merged.outcomes if o.status != ModelStatus.SKIPPED and o.repo]
-    outage = bool(looked_up) and all(o.error_kind for o in looked_up)
+    outage = is_outage(merged.outcomes)
     staged = None if outage else publish.stage_views(settings.snapshot_dir, views, verdict)
     try:
         # Stage 7: one transaction for catalog, facts and merged records.
