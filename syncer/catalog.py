@@ -453,9 +453,8 @@ def _issues_from_validation(path: str, model_id: str | None, exc: ValidationErro
         if (
             err["type"] != "missing"
             and isinstance(value, str | int | float | date)
-            and repr(value) not in message
-            and str(value) not in message
-        ):
+            and not (err["type"] == "value_error" and (repr(value) in message or str(value) in message))
+        ):  # pydantic's own messages name the bound, not the value; ours usually name it already
             message += f", got {value!r}"  # every message echoes the bad value
         issues.append(
             CatalogIssue(
