@@ -263,7 +263,9 @@ class Store:
             session.flush()
             return run.id
 
-    def fail_run(self, run_id: int, *, finished_at: datetime, message: str) -> bool:
+    def fail_run(
+        self, run_id: int, *, finished_at: datetime, message: str, outcome: RunOutcome = RunOutcome.ERROR
+    ) -> bool:
         """Record a run that aborted; best effort (the error being reported may be the database's own:
         then the next run relabels this one). Returns whether it was recorded."""
         try:
@@ -271,7 +273,7 @@ class Store:
                 session.execute(
                     update(SyncRun)
                     .where(SyncRun.id == run_id)
-                    .values(outcome=RunOutcome.ERROR, finished_at=finished_at, message=message[:4000])
+                    .values(outcome=outcome, finished_at=finished_at, message=message[:4000])
                 )
         except sa_exc.SQLAlchemyError:
             return False
