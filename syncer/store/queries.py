@@ -48,6 +48,8 @@ class Prior:
     consecutive_failures: int
     stale_since: datetime | None
     first_seen_at: datetime | None
+    #: the catalog's hugging_face_id the stored facts were looked up for (None: no facts row)
+    requested_repo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -367,6 +369,7 @@ class Store:
                 consecutive_failures=int(row.consecutive_failures or 0) if row is not None else 0,
                 stale_since=row.stale_since if row is not None else None,
                 first_seen_at=first_seen.get(model_id),
+                requested_repo=row.requested_repo if row is not None else None,
             )
         return prior
 
