@@ -35,6 +35,7 @@ from pydantic import (
 
 from syncer.errors import CatalogError, CatalogIssue
 from syncer.formats import (
+    DATE_PATTERN,
     DEPRECATION_DATE_PATTERN,
     HF_ID_RE,
     ISO_COUNTRY_CODES,
@@ -171,12 +172,6 @@ class Pricing(BaseModel):
     web_search: Price | None = None
     overrides: list[PriceOverride] | None = None
 
-    @model_validator(mode="after")
-    def _cache_not_above_prompt(self) -> Pricing:
-        if self.input_cache_read is not None and self.input_cache_read > self.prompt:
-            raise ValueError("input_cache_read must not be above prompt")
-        return self
-
     @field_validator("overrides")
     @classmethod
     def _overrides(cls, value: list[PriceOverride] | None) -> list[PriceOverride] | None:
@@ -233,7 +228,7 @@ class Capacity(BaseModel):
 def _discount(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"discount_to_user must be a number or a decimal string, got {value!r}")
-    if isinstance(value, str) and not re.match(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$", value):
+    if isinstance(value, str) and not re.fullmatch(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$", value):
         raise ValueError(f'discount_to_user {value!r} is not a plain decimal (e.g. "0.2")')
     number = Decimal(str(value))
     if not number.is_finite() or number >= 1:
@@ -249,14 +244,41 @@ def _release_date(value: object) -> object:
     if isinstance(value, datetime) or not isinstance(value, date | str):
         raise ValueError("release_date must be a date, YYYY-MM-DD (a TOML date or a quoted string)")
     if isinstance(value, str):
+        if not re.fullmatch(DATE_PATTERN, value):
+            raise ValueError(f"release_date {value!r} is not YYYY-MM-DD")
         try:
-            return date.fromisoformat(value) if len(value) == 10 else date.fromisoformat("invalid")
+            return date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"release_date {value!r} is not YYYY-MM-DD") from None
+            raise ValueError(f"release_date {value!r} is not a calendar date") from None
     return value
 
 
 ReleaseDate = Annotated[date, BeforeValidator(_release_date)]
+
+
+def _deprecation_date(value: object) -> str:
+    """A calendar date (TOML date or ``"YYYY-MM-DD"``), or a whole UTC hour ``"YYYY-MM-DDTHH:00:00Z"``."""
+    if isinstance(value, datetime):
+        offset = value.utcoffset()
+        if offset is None or offset.total_seconds() != 0 or value.minute or value.second or value.microsecond:
+            raise ValueError(
+                f"deprecation_date {value.isoformat()!r} must be a date or a whole hour in UTC (...T10:00:00Z)"
+            )
+        return value.strftime("%Y-%m-%dT%H:00:00Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if not isinstance(value, str) or not re.fullmatch(DEPRECATION_DATE_PATTERN, value):
+        raise ValueError(
+            f"deprecation_date {value!r} is not YYYY-MM-DD or YYYY-MM-DDTHH:00:00Z (a TOML date or a quoted string)"
+        )
+    try:
+        date.fromisoformat(value[:10])
+    except ValueError:
+        raise ValueError(f"deprecation_date {value!r} is not a calendar date") from None
+    return value
+
+
+DeprecationDate = Annotated[str, BeforeValidator(_deprecation_date)]
 
 
 class ParameterOverride(BaseModel):
@@ -309,7 +331,7 @@ class CatalogModel(BaseModel):
     revision: str | None = Field(None, min_length=1)
     name: str | None = Field(None, min_length=1)
     description: str | None = None
-    deprecation_date: str | None = Field(None, pattern=DEPRECATION_DATE_PATTERN)
+    deprecation_date: DeprecationDate | None = None
     quantization: Quantization | None = None
     max_output_length: int = Field(gt=0)
     context_length: int | None = Field(None, gt=0)
@@ -339,7 +361,7 @@ class CatalogModel(BaseModel):
     @classmethod
     def _parameter_names(cls, value: dict[str, ParameterOverride]) -> dict[str, ParameterOverride]:
         for name, override in value.items():
-            if not MODEL_PARAMETER_NAME_RE.match(name):
+            if not MODEL_PARAMETER_NAME_RE.fullmatch(name):
                 raise ValueError(f"{name!r} is not a parameter name (lower case letters, digits, '_')")
             if name not in KNOWN_PARAMETERS and override.enabled and override.type is None:
                 raise ValueError(f"{name!r} is not a parameter the house knows: give its type")
@@ -348,7 +370,7 @@ class CatalogModel(BaseModel):
     @field_validator("hugging_face_id")
     @classmethod
     def _hf_id(cls, value: str) -> str:
-        if value and not HF_ID_RE.match(value):
+        if value and not HF_ID_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not org/name (letters, digits, '-', '_', '.')")
         return value
 
@@ -367,7 +389,7 @@ class CatalogModel(BaseModel):
     @classmethod
     def _compliance_flags(cls, value: dict[str, bool] | None) -> dict[str, bool] | None:
         for name in value or {}:
-            if not COMPLIANCE_FLAG_RE.match(name):
+            if not COMPLIANCE_FLAG_RE.fullmatch(name):
                 raise ValueError(f"{name!r} is not a compliance flag name (lower case letters, digits, '_')")
         return value
 
@@ -377,27 +399,6 @@ class CatalogModel(BaseModel):
         if value is not None and not value:
             raise ValueError("must not be empty when given")
         return value
-
-    @model_validator(mode="after")
-    def _lengths(self) -> CatalogModel:
-        if self.context_length is not None and self.max_output_length > self.context_length:
-            raise ValueError(
-                f"max_output_length {self.max_output_length} is above context_length {self.context_length}"
-            )
-        max_tokens = self.supported_parameters.get("max_tokens")
-        if max_tokens is not None and max_tokens.max is not None and max_tokens.max > self.max_output_length:
-            raise ValueError(
-                f"supported_parameters.max_tokens.max {max_tokens.max} is above max_output_length"
-                f" {self.max_output_length}"
-            )
-        if not self.hugging_face_id and (
-            self.created is None or self.input_modalities is None or not self.name
-        ):
-            raise ValueError(
-                'a model not on the Hub (hugging_face_id = "") needs name, created, '
-                "input_modalities and context_length"
-            )
-        return self
 
 
 MODEL_PARAMETER_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -448,6 +449,13 @@ def _issues_from_validation(path: str, model_id: str | None, exc: ValidationErro
     for err in exc.errors():
         field = _field_name(err["loc"])
         message = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        if (
+            err["type"] != "missing"
+            and isinstance(value, str | int | float | date)
+            and not (err["type"] == "value_error" and (repr(value) in message or str(value) in message))
+        ):  # pydantic's own messages name the bound, not the value; ours usually name it already
+            message += f", got {value!r}"  # every message echoes the bad value
         issues.append(
             CatalogIssue(
                 path,
@@ -458,6 +466,56 @@ def _issues_from_validation(path: str, model_id: str | None, exc: ValidationErro
             )
         )
     return issues
+
+
+def _lenient_price(value: object) -> Decimal | None:
+    try:
+        return _price(value)
+    except ValueError:
+        return None  # reported by the field's own check
+
+
+def _lenient_int(value: object) -> int | float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+#: what a model not on the Hub must say itself: the Hub would have told us
+OFF_HUB_REQUIRED = ("name", "created", "input_modalities", "context_length")
+
+
+def _cross_field_problems(model: Mapping[str, Any]) -> list[tuple[str | None, str]]:
+    """The rules between fields, on the raw entry: they hold even when another field of it is broken."""
+    problems: list[tuple[str | None, str]] = []
+    pricing = model.get("pricing")
+    if isinstance(pricing, Mapping):
+        prompt, cache = _lenient_price(pricing.get("prompt")), _lenient_price(pricing.get("input_cache_read"))
+        if prompt is not None and cache is not None and cache > prompt:
+            problems.append(
+                (
+                    "pricing.input_cache_read",
+                    f"input_cache_read {pricing['input_cache_read']!r} is above prompt {pricing['prompt']!r}",
+                )
+            )
+    output, context = _lenient_int(model.get("max_output_length")), _lenient_int(model.get("context_length"))
+    if output is not None and context is not None and output > context:
+        problems.append(
+            ("max_output_length", f"max_output_length {output} is above context_length {context}")
+        )
+    parameters = model.get("supported_parameters")
+    max_tokens = parameters.get("max_tokens") if isinstance(parameters, Mapping) else None
+    cap = _lenient_int(max_tokens.get("max")) if isinstance(max_tokens, Mapping) else None
+    if cap is not None and output is not None and cap > output:
+        problems.append(
+            (
+                "supported_parameters.max_tokens.max",
+                f"max_tokens.max {cap} is above max_output_length {output}",
+            )
+        )
+    if model.get("hugging_face_id") == "":
+        for key in OFF_HUB_REQUIRED:
+            if model.get(key) in (None, "", []):
+                problems.append((key, 'required for a model not on the Hub (hugging_face_id = "")'))
+    return problems
 
 
 def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
@@ -488,6 +546,7 @@ def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
     models: list[CatalogModel] = []
     defaulted: dict[str, frozenset[str]] = {}
     seen_ids: Counter[str] = Counter()
+    slug_users: dict[str, list[str]] = {}
     for index, raw in enumerate(raw_models):
         model_id = raw.get("id") if isinstance(raw, Mapping) else None
         label = model_id if isinstance(model_id, str) else f"#{index + 1} (no id)"
@@ -495,6 +554,14 @@ def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
             issues.append(CatalogIssue(where, label, None, "each [[models]] entry must be a table"))
             continue
         merged = {k: v for k, v in defaults.items() if k in DEFAULTABLE_KEYS} | dict(raw)
+        issues += [CatalogIssue(where, label, f, m) for f, m in _cross_field_problems(merged)]
+        slug = (
+            merged.get("openrouter", {}).get("slug")
+            if isinstance(merged.get("openrouter"), Mapping)
+            else None
+        )
+        if isinstance(slug, str):
+            slug_users.setdefault(slug, []).append(label)
         try:
             models.append(CatalogModel.model_validate(merged))
             defaulted[models[-1].id] = frozenset(
@@ -511,16 +578,11 @@ def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
                     where, model_id, "id", f"duplicate id: used by {count} models", "ids must be unique"
                 )
             )
-    slugs = Counter(m.openrouter.slug for m in models if m.openrouter)
-    for model in models:
-        if model.openrouter and slugs[model.openrouter.slug] > 1:
+    for slug, users in slug_users.items():
+        for label in users if len(users) > 1 else ():
+            others = ", ".join(repr(u) for u in users if u != label) or repr(label)
             issues.append(
-                CatalogIssue(
-                    where,
-                    model.id,
-                    "openrouter.slug",
-                    f"slug {model.openrouter.slug!r} is used by more than one model",
-                )
+                CatalogIssue(where, label, "openrouter.slug", f"slug {slug!r} is also used by model {others}")
             )
     if issues:
         raise CatalogError(path, issues)
@@ -535,6 +597,19 @@ def load_catalog(path: Path) -> Catalog:
         raise CatalogError(
             path, [CatalogIssue(str(path), None, None, f"cannot read: {exc.strerror}")]
         ) from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise CatalogError(
+            path,
+            [
+                CatalogIssue(
+                    str(path),
+                    None,
+                    None,
+                    "starts with a UTF-8 byte-order mark (BOM, bytes EF BB BF), which TOML does not allow",
+                    "save the file as UTF-8 without BOM",
+                )
+            ],
+        )
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

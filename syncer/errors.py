@@ -131,6 +131,18 @@ class SchemaAheadError(StoreError):
         )
 
 
+class RunInterruptedError(SyncerError):
+    """``sync now`` was stopped (SIGINT/SIGTERM): the run is recorded ``interrupted``, nothing written."""
+
+    exit_code = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+
+    def __init__(self, signal_name: str, looked_up: int, total: int) -> None:
+        super().__init__(
+            f"stopped by {signal_name} after looking up {looked_up} of {total} models; nothing was committed"
+            " or published (the run is recorded interrupted)"
+        )
+
+
 class LockHeldError(SyncerError):
     exit_code = 75
 

@@ -40,6 +40,17 @@ class TextFormatter(logging.Formatter):
         error = getattr(record, "error", None)
         if error:
             text += f": {error}"
+        if record.exc_info and record.exc_info[1] is not None:
+            # one line per record: the exception's type and message (JSON logs carry the whole traceback)
+            exc = record.exc_info[1]
+            detail = " ".join(str(exc).split())
+            text += (
+                f": {type(exc).__module__}.{type(exc).__qualname__}"
+                if type(exc).__module__ not in ("builtins",)
+                else f": {type(exc).__qualname__}"
+            )
+            if detail:
+                text += f": {detail}"
         return text
 
 

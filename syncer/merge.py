@@ -72,8 +72,20 @@ def merge_one(
     now: datetime,
 ) -> tuple[Merged, ModelOutcome, FactsUpdate | None]:
     """One model: ``result`` is the fresh Facts, the HubError of a failed lookup, or None (not looked up)."""
-    previous = prior.facts if prior is not None else None
     outcome = ModelOutcome(model_id=model.id, repo=model.hugging_face_id, status=ModelStatus.SKIPPED)
+    old_repo = prior.requested_repo if prior is not None else None
+    if prior is not None and old_repo is not None and old_repo != model.hugging_face_id:
+        # The catalog points the model at another repo: not a Hub rename (only a Hub redirect is one), and
+        # the old repo's facts and health are not the new repo's last good facts.
+        outcome.warnings.append(
+            f"the catalog changed hugging_face_id from {old_repo or '(not on the Hub)'} to"
+            f" {model.hugging_face_id or '(not on the Hub)'}"
+            + ("" if isinstance(result, Facts) else f": {old_repo or 'its'} facts are not used for it")
+        )
+        prior = dataclasses.replace(
+            prior, facts=None, has_row=False, consecutive_failures=0, stale_since=None
+        )
+    previous = prior.facts if prior is not None else None
     update: FactsUpdate | None = None
     facts: Facts | None
     if isinstance(result, Facts):

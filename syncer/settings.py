@@ -7,6 +7,7 @@ only once, at import.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from datetime import UTC
@@ -162,8 +163,48 @@ class Settings(BaseSettings):
         return self.hf_token.get_secret_value() if self.hf_token else None
 
 
+# Variables under these prefixes belong to the test suite, the demo, the crash test and the benchmarks, not to
+# the worker: they are never settings, so an unknown one is not a typo.
+NOT_SETTINGS_PREFIXES = ("SYNCER_TEST_", "SYNCER_DEMO_", "SYNCER_CRASH_", "SYNCER_BENCH_")
+
+
+def known_variables() -> list[str]:
+    """Every environment variable a setting is read from (``SYNCER_*`` and the Hub's own ``HF_*``)."""
+    names: list[str] = []
+    for field_name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.extend(str(choice) for choice in alias.choices)
+        else:
+            names.append("SYNCER_" + field_name.upper())
+    return names
+
+
+def unknown_variables(environ: dict[str, str] | None = None) -> list[str]:
+    """One problem line per ``SYNCER_*`` variable that is no setting, naming the closest known one."""
+    env = os.environ if environ is None else environ
+    known = known_variables()
+    problems = []
+    for raw in sorted(env):
+        name = raw.upper()  # pydantic-settings reads the environment case-insensitively
+        if not name.startswith("SYNCER_") or name.startswith(NOT_SETTINGS_PREFIXES) or name in known:
+            continue
+        bare = name.removeprefix("SYNCER_")  # SYNCER_HF_HOME for the Hub's own HF_HOME
+        close = [bare] if bare in known else difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = (
+            f"did you mean {close[0]}?"
+            if close
+            else "no setting has a similar name (see the README, Settings)"
+        )
+        problems.append(f"{raw}={env[raw]!r}: unknown setting; {hint}")
+    return problems
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read and validate settings; a bad variable becomes a :class:`SettingsError` naming it."""
+    """Read and validate settings; a bad or unknown variable becomes a :class:`SettingsError` naming it."""
+    unknown = unknown_variables()
+    if unknown:
+        raise SettingsError("invalid settings:\n" + "\n".join(f"  - {p}" for p in unknown))
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

@@ -30,7 +30,7 @@ from typing import Any
 from syncer import publish
 from syncer import snapshot as snap
 from syncer.catalog import Catalog, load_catalog
-from syncer.errors import CatalogError, CatalogIssue, SyncerError
+from syncer.errors import CatalogError, CatalogIssue, RunInterruptedError, SyncerError
 from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, is_outage, merge_all, run_message
 from syncer.resolve import HubEta, LookupCallback, make_hub_client, resolve_models
 from syncer.settings import Settings
@@ -113,10 +113,13 @@ def run_sync(
     approve: bool = False,
     on_lookup: LookupCallback | None = None,
     hub_eta: Callable[[HubEta], None] | None = None,
+    interrupt: Callable[[], str | None] | None = None,
 ) -> SyncReport:
     """One full sync. Raises ConfigError/StoreError/LockHeldError/PublishError; per-model Hub errors
     end up in the report instead. When ``stop`` is set mid-run, no new Hub lookup starts: models not
-    yet looked up keep their previous facts (as if skipped), and the run still commits and publishes."""
+    yet looked up keep their previous facts (as if skipped), and the run still commits and publishes; unless
+    ``interrupt`` names the signal that set it: then the run commits and publishes nothing, is recorded
+    ``interrupted`` and raises RunInterruptedError (``sync now`` under Ctrl-C)."""
     path = catalog_path or settings.catalog
     catalog = load_catalog(path)
     unknown = [i for i in only if i not in catalog.by_id()]
@@ -134,7 +137,10 @@ def run_sync(
         try:
             return _run(settings, store, catalog, run_id=run_id, started=started, only=only,
                         progress=progress, stop=stop, approve=approve, on_lookup=on_lookup,
-                        hub_eta=hub_eta)  # fmt: skip
+                        hub_eta=hub_eta, interrupt=interrupt)  # fmt: skip
+        except RunInterruptedError as exc:
+            store.fail_run(run_id, finished_at=_now(), message=str(exc), outcome=RunOutcome.INTERRUPTED)
+            raise
         except SyncerError as exc:
             store.fail_run(run_id, finished_at=_now(), message=str(exc))
             raise
@@ -160,6 +166,7 @@ def _run(
     approve: bool,
     on_lookup: LookupCallback | None = None,
     hub_eta: Callable[[HubEta], None] | None = None,
+    interrupt: Callable[[], str | None] | None = None,
 ) -> SyncReport:
     snap.check_folder(settings.snapshot_dir)  # a folder that cannot take the files fails now (exit 73)
     prior = store.load_prior()
@@ -171,6 +178,9 @@ def _run(
                              bulk_min_models=settings.hub_bulk_min_models, on_lookup=on_lookup,
                              eta=hub_eta)  # fmt: skip
     not_looked_up = sum(1 for m in selected if m.hugging_face_id and m.id not in fetched)
+    signal_name = interrupt() if interrupt is not None and stop is not None and stop.is_set() else None
+    if signal_name:
+        raise RunInterruptedError(signal_name, len(fetched), len(selected))
 
     # Stage 4: derive and merge, in memory.
     now = _now()

@@ -50,9 +50,9 @@ BAD_CATALOGS = {
                        "plain non-negative decimal"),
     "cache above prompt": (GOOD_MODEL.replace('completion = "0.00000013"',
                                               'completion = "0.00000013"\ninput_cache_read = "0.1"'),
-                           "m1", "pricing", "input_cache_read"),
+                           "m1", "pricing.input_cache_read", "above prompt '0.00000009'"),
     "max output above cap": (GOOD_MODEL.replace("max_output_length = 1024", "max_output_length = 1024\ncontext_length = 512"),
-                             "m1", None, "above context_length"),
+                             "m1", "max_output_length", "above context_length"),
     "unknown key": (GOOD_MODEL.replace('id = "m1"', 'id = "m1"\ncontext_window = 4096'), "m1", "context_window",
                     "did you mean 'context_length'"),
     "alias feature": (GOOD_MODEL.replace('id = "m1"', 'id = "m1"\nsupported_features = ["function_calling"]'), "m1",
@@ -178,3 +178,91 @@ def test_bad_setting_exits_2_naming_the_variable(monkeypatch, capsys) -> None:
     monkeypatch.setenv("SYNCER_HUB_TIMEOUT", "-3")
     assert main(["sync", "now"]) == 2
     assert "SYNCER_HUB_TIMEOUT" in capsys.readouterr().err
+
+
+def test_one_pass_reports_cross_field_rules_beside_broken_fields(tmp_path: Path) -> None:
+    # Before: a model with one broken field hid its cross-field problems (pydantic's model validators never
+    # ran), and a broken model's duplicate slug went unseen, so the operator needed three passes.
+    bad = (
+        GOOD_MODEL.replace('datacenters = ["JP"]', 'datacenters = ["XX"]')
+        .replace('completion = "0.00000013"', 'completion = "0.00000013"\ninput_cache_read = "0.1"')
+        .replace("max_output_length = 1024", "max_output_length = 1024\ncontext_length = 512")
+    )
+    twin = GOOD_MODEL.replace('id = "m1"', 'id = "m2"').replace(
+        "max_output_length = 1024", "max_output_length = 0"
+    )
+    off_hub = (
+        GOOD_MODEL.replace('id = "m1"', 'id = "m3"')
+        .replace('"Qwen/Qwen3.5-9B"', '""')
+        .replace('slug = "qwen/m1"', 'slug = "qwen/m3"')
+    )
+    path = _write(tmp_path, bad + twin + off_hub + '[[models]]\nid = "m4"\nhugging_face_id = "../.."\n')
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    found = {(i.model_id, i.field): i.message for i in info.value.issues}
+    assert "'XX'" in found[("m1", "datacenters.0")]
+    assert found[("m1", "pricing.input_cache_read")] == "input_cache_read '0.1' is above prompt '0.00000009'"
+    assert found[("m1", "max_output_length")] == "max_output_length 1024 is above context_length 512"
+    assert found[("m1", "openrouter.slug")] == "slug 'qwen/m1' is also used by model 'm2'"
+    assert found[("m2", "openrouter.slug")] == "slug 'qwen/m1' is also used by model 'm1'"
+    assert found[("m2", "max_output_length")] == "Input should be greater than 0, got 0"  # the value echoed
+    for key in ("name", "created", "input_modalities", "context_length"):
+        assert found[("m3", key)] == 'required for a model not on the Hub (hugging_face_id = "")'
+    assert "'../..' is not org/name" in found[("m4", "hugging_face_id")]
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ('deprecation_date = "2025-13-01"', "deprecation_date '2025-13-01' is not a calendar date"),
+        ('deprecation_date = "2025-02-30T10:00:00Z"', "'2025-02-30T10:00:00Z' is not a calendar date"),
+        ('release_date = "2025-13-01"', "release_date '2025-13-01' is not a calendar date"),
+        ("release_date = 2025-06-01T10:00:00Z", "release_date must be a date"),
+        ("deprecation_date = 2025-06-01T10:30:00Z", "must be a date or a whole hour in UTC"),
+    ],
+)
+def test_dates_are_calendar_dates(line: str, fragment: str, tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD_MODEL.replace('id = "m1"', f'id = "m1"\n{line}'))
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    assert fragment in str(info.value)
+
+
+def test_a_toml_date_is_a_deprecation_date_like_a_release_date(tmp_path: Path) -> None:
+    # Before: deprecation_date = 2026-06-30 (a TOML date, as release_date takes) was refused.
+    text = GOOD_MODEL.replace(
+        'id = "m1"', 'id = "m1"\ndeprecation_date = 2026-06-30\nrelease_date = 2025-01-31'
+    )
+    model = load_catalog(_write(tmp_path, text)).by_id()["m1"]
+    assert model.deprecation_date == "2026-06-30"
+    text = GOOD_MODEL.replace('id = "m1"', 'id = "m1"\ndeprecation_date = 2026-06-30T10:00:00Z')
+    assert load_catalog(_write(tmp_path, text)).by_id()["m1"].deprecation_date == "2026-06-30T10:00:00Z"
+
+
+def test_a_byte_order_mark_is_named(tmp_path: Path, capsys) -> None:
+    # Before: "TOML syntax error: Invalid statement (at line 1, column 1)", which names nothing visible.
+    path = tmp_path / "catalog.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD_MODEL.encode())
+    assert main(["sync", "now", "--catalog", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "byte-order mark (BOM, bytes EF BB BF)" in err and str(path) in err
+    assert "save the file as UTF-8 without BOM" in err
+
+
+@pytest.mark.parametrize("hf_id", ["Qwen/Qwen3.5-9B\n", "../..", "org/..", "./name", "org/a..b", "org/-x"])
+def test_hugging_face_ids_must_match_whole(hf_id: str, tmp_path: Path) -> None:
+    from syncer.formats import HF_ID_RE, openrouter
+
+    path = _write(tmp_path, GOOD_MODEL.replace('"Qwen/Qwen3.5-9B"', '"' + hf_id.replace("\n", "\\n") + '"'))
+    with pytest.raises(CatalogError, match="is not org/name"):
+        load_catalog(path)
+    assert HF_ID_RE.fullmatch(hf_id) is None
+    problems = [str(p) for p in openrouter.validate_openrouter_entry({"hugging_face_id": hf_id})]
+    assert any("hugging_face_id" in p and "is not org/name" in p for p in problems), problems
+
+
+def test_hub_ids_that_are_fine_still_pass() -> None:
+    from syncer.formats import HF_ID_RE
+
+    for hf_id in ("Qwen/Qwen3.5-9B", "google/gemma-2-9b-it", "a_b/c.d-e", "org/x-.y", "1/2"):
+        assert HF_ID_RE.fullmatch(hf_id), hf_id

@@ -56,3 +56,41 @@ def test_a_closed_pipe_is_not_an_internal_error(monkeypatch, capfd) -> None:
     monkeypatch.setattr(cli, "_dispatch", closed_pipe)
     assert cli.main(["snapshot", "show"]) == 141
     assert "internal error" not in capfd.readouterr().err
+
+
+def test_a_misspelt_setting_exits_2_naming_the_closest_one(monkeypatch, capsys, tmp_path) -> None:
+    # A typo used to be ignored silently: the worker ran against the default sqlite:///var/syncer.db.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SYNCER_DATABSE_URL", "postgresql+psycopg://syncer@db/prod")
+    assert cli.main(["sync", "now"]) == 2
+    err = capsys.readouterr().err
+    assert "SYNCER_DATABSE_URL='postgresql+psycopg://syncer@db/prod'" in err
+    assert "did you mean SYNCER_DATABASE_URL?" in err
+    assert not (tmp_path / "var").exists()  # nothing ran
+
+
+def test_an_unknown_setting_without_a_near_name_is_refused_too(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SYNCER_XYZZY", "1")
+    monkeypatch.setenv("SYNCER_HF_HOME", "/srv/hf")  # the Hub's own variable is HF_HOME
+    assert cli.main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert "SYNCER_XYZZY='1': unknown setting; no setting has a similar name" in err
+    assert "SYNCER_HF_HOME='/srv/hf': unknown setting; did you mean HF_HOME?" in err
+
+
+def test_tool_variables_are_not_settings(monkeypatch) -> None:
+    from syncer.settings import unknown_variables
+
+    env = {
+        "SYNCER_TEST_POSTGRESQL_URL": "x",
+        "SYNCER_DEMO_HF_CACHE": "x",
+        "SYNCER_CRASH_SEED": "1",
+        "SYNCER_BENCH_MODELS": "9",
+        "SYNCER_HF_TOKEN": "t",
+        "syncer_catalog": "c.toml",
+        "HF_ENDPOINT": "http://x",
+    }
+    assert unknown_variables(env) == []
+    assert unknown_variables({"syncer_snapshot_dri": "x"}) == [
+        "syncer_snapshot_dri='x': unknown setting; did you mean SYNCER_SNAPSHOT_DIR?"
+    ]

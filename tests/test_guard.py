@@ -296,3 +296,13 @@ pricing = {{ prompt = "{price}", completion = "0.2" }}
     assert main(["snapshot", "diff", "--json"]) == 0
     changed = json.loads(capsys.readouterr().out)["catalog_diff"]["changed"]
     assert {"model_id": "llava", "field": "pricing.prompt.amount", "old": "0.1", "new": "0"} in changed
+
+
+def test_context_more_than_doubling_is_held_like_halving() -> None:
+    # Before: 8192 -> 131072 (a wrong rope_scaling read) published silently; only shrinking was held.
+    double = diff_listings(_doc(_entry("a", context=8192)), _doc(_entry("a", context=16384)))
+    more = diff_listings(_doc(_entry("a", context=8192)), _doc(_entry("a", context=16385)))
+    assert suspicious(double, old_count=1, still_flagged=["a"], max_removed_share=0.1) == []
+    assert suspicious(more, old_count=1, still_flagged=["a"], max_removed_share=0.1) == [
+        "a: context_length grows from 8192 to 16385 (more than double)"
+    ]

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,8 @@ import click
 from syncer.errors import SyncerError
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from syncer.settings import Settings
 
 EX_INTERNAL = 70
@@ -96,21 +100,62 @@ def sync_now(
     from syncer.states import Trigger
 
     progress = Progress()
-    report = run_and_record(
-        settings=_settings(),
-        catalog_path=catalog,
-        only=[*only, *more_ids],
-        trigger=Trigger.MANUAL,
-        wait=wait,
-        progress=progress,
-        on_lookup=progress.lookup,
-        approve=approve,
-    )
+    stop, stopped_by = _stop_on_signals()
+    try:
+        report = run_and_record(
+            settings=_settings(),
+            catalog_path=catalog,
+            only=[*only, *more_ids],
+            trigger=Trigger.MANUAL,
+            wait=wait,
+            progress=progress,
+            on_lookup=progress.lookup,
+            approve=approve,
+            stop=stop,
+            interrupt=lambda: stopped_by[0] if stopped_by else None,
+        )
+    finally:
+        _restore_signals()
     if as_json:
         _print_json(report.as_dict() | {"warnings": warning_rows(report)})
     else:
         click.echo(summary(report))
     return report.exit_code
+
+
+_previous_handlers: dict[int, Any] = {}
+
+
+def _stop_on_signals() -> tuple[threading.Event, list[str]]:
+    """SIGINT/SIGTERM stop the run: no new Hub lookup starts, the ones in flight finish (each bounded by
+    SYNCER_HUB_TIMEOUT), nothing is committed or published. A second signal exits at once (130); the next run
+    records the unfinished one as interrupted and removes its temp files."""
+    stop, stopped_by = threading.Event(), []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if stop.is_set():
+            sys.stderr.write(f"syncer: second {name}: exiting now\n")
+            sys.stderr.flush()
+            os._exit(130)
+        stopped_by.append(name)
+        stop.set()
+        sys.stderr.write(
+            f"syncer: {name}: stopping after the lookups in flight; nothing will be published"
+            f" ({name} again to exit at once)\n"
+        )
+        sys.stderr.flush()
+
+    if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            _previous_handlers[sig] = signal.signal(sig, on_signal)
+    return stop, stopped_by
+
+
+def _restore_signals() -> None:
+    for sig, handler in _previous_handlers.items():
+        signal.signal(sig, handler)
+    _previous_handlers.clear()
 
 
 # -- db ------------------------------------------------------------------------------------------------

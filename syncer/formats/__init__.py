@@ -14,6 +14,7 @@ from syncer.formats.openrouter import validate_openrouter_document, validate_ope
 from syncer.formats.vocabulary import (
     CATALOG_FEATURE_ALIASES,
     CATALOG_FEATURES,
+    DATE_PATTERN,
     DEPRECATION_DATE_PATTERN,
     DEPRECATION_DATE_RE,
     HF_ID_OR_EMPTY_PATTERN,
@@ -47,6 +48,7 @@ from syncer.formats.vocabulary import (
 __all__ = [
     "CATALOG_FEATURES",
     "CATALOG_FEATURE_ALIASES",
+    "DATE_PATTERN",
     "DEPRECATION_DATE_PATTERN",
     "DEPRECATION_DATE_RE",
     "HF_ID_OR_EMPTY_PATTERN",

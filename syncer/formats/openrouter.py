@@ -71,8 +71,8 @@ def _cache_not_above_prompt(where: str, pricing: Mapping[str, Any]) -> str | Non
     if (
         isinstance(prompt, str)
         and isinstance(cache, str)
-        and PRICE_RE.match(prompt)
-        and PRICE_RE.match(cache)
+        and PRICE_RE.fullmatch(prompt)
+        and PRICE_RE.fullmatch(cache)
         and Decimal(cache) > Decimal(prompt)
     ):
         return f"{where}: pricing.input_cache_read is above pricing.prompt"

@@ -507,7 +507,7 @@ def _no_zero_stuffing(where: str, entry: Mapping[str, Any]) -> str | None:
     zeros = [
         p
         for p, cost in _costs(entry)
-        if isinstance(cost, str) and PRICE_RE.match(cost) and Decimal(cost) == 0
+        if isinstance(cost, str) and PRICE_RE.fullmatch(cost) and Decimal(cost) == 0
     ]
     if zeros:
         return f'{where}: {zeros[0]} is "0": leave an unbilled price out (zero-stuffing)'

@@ -52,7 +52,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Text(Rule):
-    """A string; ``pattern`` is searched (anchor it), as JSON Schema's ``pattern`` is."""
+    """A string; ``pattern`` is searched, as JSON Schema's ``pattern`` is; an anchored one (``^...$``) must match
+    the whole string (fullmatch: Python's ``$`` would let a trailing newline through, ECMA's does not)."""
 
     message: str = "{where}: {key} must be a string"
     pattern: str | None = None
@@ -67,9 +68,15 @@ class Text(Rule):
         if (
             not isinstance(value, str)
             or len(value) < self.min_length
-            or (self._compiled is not None and not self._compiled.search(value))
+            or (self._compiled is not None and not self._matches(self._compiled, value))
         ):
             self.fail(problems, where, key, value)
+
+    def _matches(self, compiled: re.Pattern[str], value: str) -> bool:
+        pattern = compiled.pattern
+        if pattern.startswith("^") and pattern.endswith("$"):
+            return compiled.fullmatch(value) is not None
+        return compiled.search(value) is not None
 
     def plain_types(self) -> frozenset[type]:
         return frozenset({str}) if self.pattern is None and not self.min_length else frozenset()

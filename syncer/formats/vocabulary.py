@@ -396,7 +396,11 @@ class CountryCode(StrEnum):
 ISO_COUNTRY_CODES = frozenset(CountryCode)
 
 PRICE_PATTERN = r"^(0|[1-9][0-9]*)(\.[0-9]+)?$"
-_HF_ID = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
+# The Hub's own rule (huggingface_hub's validate_repo_id): each part starts and ends with a letter, digit or
+# '_', and never holds '..' or '--' (so "../.." is no repo). Anchored ^...$: Python users call fullmatch
+# (``$`` alone lets a trailing newline through); JSON Schema's ECMA ``$`` is the end of the string.
+_HF_PART = r"[A-Za-z0-9_]+((\.-?|-\.?)[A-Za-z0-9_]+)*"
+_HF_ID = f"{_HF_PART}/{_HF_PART}"
 HF_ID_PATTERN = f"^{_HF_ID}$"
 #: ``""`` stands for a model not on the Hub
 HF_ID_OR_EMPTY_PATTERN = f"^({_HF_ID})?$"
@@ -420,7 +424,7 @@ PRICE_MAX_INTEGER_DIGITS = 20
 
 def parse_price(text: str) -> Decimal:
     """Parse a catalog price string exactly; raise ValueError with a reason otherwise."""
-    if not PRICE_RE.match(text):
+    if not PRICE_RE.fullmatch(text):
         raise ValueError(f'{text!r} is not a plain non-negative decimal such as "0.00000009"')
     try:
         value = Decimal(text)

@@ -2,8 +2,8 @@
 
 Pure functions. A change is held (not published) when it removes more than a share of the listing, removes a
 model the catalog still flags for OpenRouter, moves a price by more than 10x or to/from zero, or shrinks a
-context window by more than half. A human looks (``syncer snapshot diff``) and approves
-(``syncer sync now --approve``).
+context window by more than half or grows it to more than double (a wrong config.json reads as either). A
+human looks (``syncer snapshot diff``) and approves (``syncer sync now --approve``).
 """
 
 from __future__ import annotations
@@ -122,9 +122,11 @@ def suspicious(
             change.field == "context_length"
             and isinstance(change.old, int)
             and isinstance(change.new, int)
-            and change.new * 2 < change.old
+            and (change.new * 2 < change.old or change.new > change.old * 2)
         ):
+            how = "shrinks" if change.new < change.old else "grows"
+            limit = "more than half" if change.new < change.old else "more than double"
             reasons.append(
-                f"{change.model_id}: context_length shrinks from {change.old} to {change.new} (more than half)"
+                f"{change.model_id}: context_length {how} from {change.old} to {change.new} ({limit})"
             )
     return reasons

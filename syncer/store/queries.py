@@ -48,6 +48,8 @@ class Prior:
     consecutive_failures: int
     stale_since: datetime | None
     first_seen_at: datetime | None
+    #: the catalog's hugging_face_id the stored facts were looked up for (None: no facts row)
+    requested_repo: str | None = None
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,9 @@ class Store:
             session.flush()
             return run.id
 
-    def fail_run(self, run_id: int, *, finished_at: datetime, message: str) -> bool:
+    def fail_run(
+        self, run_id: int, *, finished_at: datetime, message: str, outcome: RunOutcome = RunOutcome.ERROR
+    ) -> bool:
         """Record a run that aborted; best effort (the error being reported may be the database's own:
         then the next run relabels this one). Returns whether it was recorded."""
         try:
@@ -271,7 +275,7 @@ class Store:
                 session.execute(
                     update(SyncRun)
                     .where(SyncRun.id == run_id)
-                    .values(outcome=RunOutcome.ERROR, finished_at=finished_at, message=message[:4000])
+                    .values(outcome=outcome, finished_at=finished_at, message=message[:4000])
                 )
         except sa_exc.SQLAlchemyError:
             return False
@@ -365,6 +369,7 @@ class Store:
                 consecutive_failures=int(row.consecutive_failures or 0) if row is not None else 0,
                 stale_since=row.stale_since if row is not None else None,
                 first_seen_at=first_seen.get(model_id),
+                requested_repo=row.requested_repo if row is not None else None,
             )
         return prior
 
