@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -74,7 +75,9 @@ def _listed_prompt_prices(folder: Path) -> dict[str, str]:
     return {entry["id"]: entry["pricing"]["prompt"] for entry in document["data"]}
 
 
-def _lose_the_lock_mid_run(database_url: str, private_mirror, tmp_path: Path, lose) -> None:  # noqa: ANN001
+def _lose_the_lock_mid_run(
+    database_url: str, private_mirror, tmp_path: Path, lose: Callable[[], None]
+) -> None:
     hub = private_mirror(MIRROR_REPOS)
     hub.set_faults({PHI: {"mode": "hang", "seconds": HANG, "times": 1}})
     old, new = tmp_path / "old.toml", tmp_path / "new.toml"
@@ -114,7 +117,9 @@ def _lose_the_lock_mid_run(database_url: str, private_mirror, tmp_path: Path, lo
     assert [p.name for p in snapshots.iterdir() if p.name.startswith(".")] == []  # A's temp files gone
     # Both runs recorded: B ok, A lost_lock (not interrupted, not ok).
     history = runs(database_url)
-    assert sorted(r.outcome for r in history) == ["lost_lock", "ok"], [(r.outcome, r.message) for r in history]
+    assert sorted(r.outcome for r in history) == ["lost_lock", "ok"], [
+        (r.outcome, r.message) for r in history
+    ]
     lost = next(r for r in history if r.outcome == "lost_lock")
     assert "lost the sync lock" in (lost.message or "")
     assert lost.finished_at is not None
