@@ -13,6 +13,8 @@ nothing below the CLI prints or exits.
     │   ├── SchemaBehindError           the database needs `syncer db upgrade`          exit 2
     │   └── SchemaAheadError            the database was migrated by newer code         exit 2
     ├── LockHeldError                   another sync holds the single-runner lock        exit 75
+    ├── LockLostError                   this sync lost the lock mid-run: nothing committed
+    │                                   or renamed after that (run recorded lost_lock)   exit 75
     ├── HubError                        one model's Hub lookup failed (kept per model)
     │   ├── HubNotFoundError            404/401: repo missing or no access (not proof of deletion)
     │   ├── HubGatedError               gated repo and our token has no access
@@ -149,6 +151,22 @@ class LockHeldError(SyncerError):
     def __init__(self, holder: str) -> None:
         self.holder = holder
         super().__init__(f"another sync is running {holder}; nothing done")
+
+
+class LockLostError(SyncerError):
+    """This run no longer holds the single-runner lock (its database session was killed, or the SQLite
+    lock file replaced): it stops before its next store write or file rename, so whatever the run that
+    took the lock over wrote stands. EX_TEMPFAIL, like LockHeldError: the next run simply goes again."""
+
+    exit_code = 75
+
+    def __init__(self, cause: str, *, run_id: int | None = None) -> None:
+        self.cause, self.run_id = cause, run_id
+        who = f"run {run_id}" if run_id is not None else "this run"
+        super().__init__(
+            f"{who} lost the sync lock: {cause}; nothing more was written or published by it "
+            "(what another run wrote since stands)"
+        )
 
 
 class HubError(SyncerError):

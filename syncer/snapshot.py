@@ -155,14 +155,21 @@ class Staged:
                 tmp.unlink()
         self.temps = {}
 
-    def commit(self) -> dict[str, bool]:
+    def commit(self, before_rename: Callable[[], None] | None = None) -> dict[str, bool]:
         """Rename every staged file over its live one, then fsync the folder; returns which files changed.
 
         Unchanged files keep their bytes and inode but get a fresh mtime (a reader's "snapshot age" is the
         time since a sync last confirmed it). A rename that fails (it only can on a broken filesystem) stops
-        the rest and says which files are live and which are not."""
+        the rest and says which files are live and which are not. ``before_rename`` runs before each rename
+        (the caller's fence: it raises to stop the publish; the files not yet renamed are discarded)."""
         done: list[str] = []
         for name, tmp in self.temps.items():
+            if before_rename is not None:
+                try:
+                    before_rename()
+                except BaseException:
+                    self.discard()
+                    raise
             try:
                 os.replace(tmp, self.folder / FILE_NAMES[name])
             except OSError as exc:

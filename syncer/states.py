@@ -18,6 +18,7 @@ class RunOutcome(StrEnum):
     HELD = "held"  # the publish guard held the change; nothing published
     ERROR = "error"  # aborted before publishing
     INTERRUPTED = "interrupted"  # its process died mid-run
+    LOST_LOCK = "lost_lock"  # lost the single-runner lock mid-run; stopped before its next write or rename
 
     @classmethod
     def completed(cls) -> tuple[RunOutcome, ...]:

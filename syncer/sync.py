@@ -11,6 +11,10 @@ Stages and their guarantees:
 6. write catalog, facts and merged records in **one** transaction (:mod:`syncer.store`);
 7. publish both snapshots atomically, then record them and the run.
 
+Fencing: a run that lost the lock mid-run (its database session killed, the SQLite lock file replaced)
+writes nothing more: the store writes check the lock in their own transaction, the publish checks it
+before each rename, and the run ends with LockLostError (exit 75), recorded as ``lost_lock``.
+
 A model whose Hub lookup fails keeps its last good facts; one never resolved stays out of the
 OpenRouter view. The report says which.
 """
@@ -30,7 +34,7 @@ from typing import Any
 from syncer import publish
 from syncer import snapshot as snap
 from syncer.catalog import Catalog, load_catalog
-from syncer.errors import CatalogError, CatalogIssue, RunInterruptedError, SyncerError
+from syncer.errors import CatalogError, CatalogIssue, LockLostError, RunInterruptedError, SyncerError
 from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, is_outage, merge_all, run_message
 from syncer.resolve import HubEta, LookupCallback, make_hub_client, resolve_models
 from syncer.settings import Settings
@@ -142,7 +146,9 @@ def run_sync(
             store.fail_run(run_id, finished_at=_now(), message=str(exc), outcome=RunOutcome.INTERRUPTED)
             raise
         except SyncerError as exc:
-            store.fail_run(run_id, finished_at=_now(), message=str(exc))
+            lost = isinstance(exc, LockLostError)
+            store.fail_run(run_id, finished_at=_now(), message=str(exc),
+                           outcome=RunOutcome.LOST_LOCK if lost else RunOutcome.ERROR)  # fmt: skip
             raise
         except Exception as exc:  # the store's own connection errors become StoreUnavailableError
             unavailable = store.unavailable(exc)
@@ -210,7 +216,7 @@ def _run(
     try:
         # Stage 7: one transaction for catalog, facts and merged records.
         store.save_sync(models=catalog.models, facts=merged.facts, merged=merged.merged,
-                        statuses=merged.statuses, now=now)  # fmt: skip
+                        statuses=merged.statuses, now=now, fence=run_id)  # fmt: skip
     except BaseException:
         if staged is not None:
             staged.discard()
@@ -224,8 +230,9 @@ def _run(
     else:
         live = {name: store.latest_live_hash(name) for name in views.rendered}
         changed, records = publish.publish_staged(
-            staged, views, verdict, run_id=run_id, published_at=finished, live_hashes=live
-        )
+            staged, views, verdict, run_id=run_id, published_at=finished, live_hashes=live,
+            before_rename=lambda: store.check_fence(run_id),
+        )  # fmt: skip
     report = SyncReport(
         run_id=run_id,
         started_at=started,
@@ -255,6 +262,7 @@ def _run(
         snapshots=records,
         settle_held=() if outage else views.rendered,
         approved=verdict.approved.values(),
+        fence=True,
     )
     return report
 

@@ -89,7 +89,11 @@ def count(database_url: str, model: Any) -> int:
 
 def assert_snapshots_whole(folder: Path) -> None:
     """Both files present and valid, no temp file left beside them."""
-    assert sorted(p.name for p in folder.iterdir()) == ["catalog.json", "openrouter.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "catalog.json",
+        "openrouter-v2.json",
+        "openrouter.json",
+    ]
     assert validate_openrouter_document(json.loads((folder / "openrouter.json").read_bytes())) == []
     assert validate_catalog_document(json.loads((folder / "catalog.json").read_bytes())) == []
 
@@ -112,7 +116,7 @@ def test_two_sync_now_processes_started_together_one_syncs_the_other_exits_75(
     # Store and snapshots exactly as after one run.
     history = runs(database_url)
     assert [(r.outcome, r.synced, r.failed, r.pid) for r in history] == [("ok", 6, 0, procs[winner].pid)]
-    assert count(database_url, PublishedSnapshot) == 2
+    assert count(database_url, PublishedSnapshot) == 3  # openrouter.json, openrouter-v2.json, catalog.json
     assert count(database_url, HubFacts) == 6
     assert_snapshots_whole(tmp_path / "snapshots")
 

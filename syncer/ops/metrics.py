@@ -9,7 +9,7 @@ Everything comes from the store, so whichever process or replica ran the sync, e
     syncer_last_success_timestamp_seconds            end of the last run that published (ok or partial); 0: never
     syncer_last_run_timestamp_seconds                end of the last finished run, whatever its outcome
     syncer_last_run_duration_seconds                 how long it took
-    syncer_last_run_outcome{outcome}                 1 for its outcome (ok, partial, error, interrupted)
+    syncer_last_run_outcome{outcome}                 1 for its outcome (ok, partial, error, interrupted, lost_lock)
     syncer_last_run_models{result}                   synced / unchanged / failed in that run
     syncer_last_run_hub_requests{kind}               Hub requests it made (api, resolve)
     syncer_last_run_hub_errors{kind}                 models it failed, by error kind (transient, not_found, ...)
@@ -42,7 +42,13 @@ from syncer.store import Store
 
 log = logging.getLogger("syncer.metrics")
 
-RUN_OUTCOMES = (RunOutcome.OK, RunOutcome.PARTIAL, RunOutcome.ERROR, RunOutcome.INTERRUPTED)
+RUN_OUTCOMES = (
+    RunOutcome.OK,
+    RunOutcome.PARTIAL,
+    RunOutcome.ERROR,
+    RunOutcome.INTERRUPTED,
+    RunOutcome.LOST_LOCK,
+)
 TICK_RESULTS = ("ran", "lock_held", "overlap", "missed", "error")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -173,11 +173,12 @@ def publish_staged(
     run_id: int,
     published_at: datetime,
     live_hashes: Mapping[str, str | None],
+    before_rename: Callable[[], None] | None = None,
 ) -> tuple[dict[str, bool], list[SnapshotRecord]]:
     """Rename every staged file (all, or a PublishError naming which went live); returns which files
     changed and the rows to keep: every held file, and every written file whose bytes differ from the last
     one recorded as live."""
-    changed = dict.fromkeys(views.rendered, False) | staged.commit()
+    changed = dict.fromkeys(views.rendered, False) | staged.commit(before_rename)
     records = []
     for name, data in views.rendered.items():
         digest = snap.content_hash(data)

@@ -6,6 +6,13 @@
 * SQLite: ``flock`` on a file beside the database; the kernel drops it when the holder dies.
 
 Who holds it (host, pid, since when) is written beside the lock so a second run can say so.
+
+A lock can be lost while its holder runs on: a failover or a pooler's idle timeout ends the PostgreSQL
+session (``pg_terminate_backend``), a ``KILL`` ends the MariaDB connection, someone deletes the SQLite lock
+file (a new run then creates and locks a new file at the same path). :meth:`HeldLock.check` tells: it asks
+the lock's own connection whether it still holds the lock (the inode of our descriptor against the path's,
+on SQLite) and raises :class:`~syncer.errors.LockLostError` when not. The store's fence (``sync_fence``)
+does the rest: see :meth:`syncer.store.Store.check_fence`.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from syncer.errors import LockHeldError
+from syncer.errors import LockHeldError, LockLostError
 
 LOCK_NAME = "syncer.sync"
 # GET_LOCK names are server-wide on MariaDB/MySQL: scope ours to the database (two deployments sharing a
@@ -64,8 +71,56 @@ def _sqlite_lock_path(engine: Engine) -> Path:
     return Path(database).with_name(Path(database).name + ".lock")
 
 
+class HeldLock:
+    """The lock as its holder has it: :meth:`check` says whether it still does."""
+
+    def __init__(self, engine: Engine, *, connection: Any = None, fd: int | None = None,
+                 path: Path | None = None) -> None:  # fmt: skip
+        self.engine, self._connection, self._fd, self._path = engine, connection, fd, path
+        self.released = False
+
+    def check(self) -> None:
+        """Raise LockLostError unless this process still holds the lock (a query on the lock's own
+        connection; on SQLite, our descriptor's inode against the lock file's)."""
+        if self.released:
+            raise LockLostError("the lock was already released")
+        if self._fd is not None and self._path is not None:
+            try:
+                ours, theirs = os.fstat(self._fd).st_ino, os.stat(self._path).st_ino
+            except FileNotFoundError:
+                raise LockLostError(f"the lock file {self._path} was deleted") from None
+            except OSError as exc:
+                raise LockLostError(f"cannot check the lock file {self._path}: {exc}") from exc
+            if ours != theirs:
+                raise LockLostError(f"the lock file {self._path} was replaced (another run may hold it now)")
+            return
+        backend = self.engine.url.get_backend_name()
+        try:
+            if backend == "postgresql":
+                held = self._connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                        "AND objsubid = 1 AND pid = pg_backend_pid() "
+                        "AND ((classid::bigint << 32) | objid::bigint) = :k"
+                    ),
+                    {"k": PG_LOCK_KEY},
+                ).scalar()
+            else:
+                held = self._connection.execute(
+                    text("SELECT IS_USED_LOCK(:n) = CONNECTION_ID()"), {"n": mysql_lock_name(self.engine)}
+                ).scalar()
+            self._connection.commit()
+        except Exception as exc:  # the session is gone: killed, failed over, timed out
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            raise LockLostError(
+                f"its database session ended ({cause[0][:200] if cause else type(exc).__name__})"
+            ) from exc
+        if not held:
+            raise LockLostError("its database session no longer holds it")
+
+
 @contextlib.contextmanager
-def sync_lock(engine: Engine, *, wait: float = 0.0, poll: float = 0.5) -> Iterator[None]:
+def sync_lock(engine: Engine, *, wait: float = 0.0, poll: float = 0.5) -> Iterator[HeldLock]:
     """Hold the lock for the body; raise LockHeldError (exit 75) if another run holds it past ``wait``."""
     backend = engine.url.get_backend_name()
     deadline = time.monotonic() + wait
@@ -86,7 +141,11 @@ def sync_lock(engine: Engine, *, wait: float = 0.0, poll: float = 0.5) -> Iterat
                     time.sleep(poll)
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(holder_description()).encode(), 0)
-            yield
+            handle = HeldLock(engine, fd=fd, path=path)
+            try:
+                yield handle
+            finally:
+                handle.released = True
         finally:
             os.close(fd)  # closing the descriptor drops the flock
         return
@@ -116,9 +175,11 @@ def sync_lock(engine: Engine, *, wait: float = 0.0, poll: float = 0.5) -> Iterat
             with contextlib.suppress(Exception):
                 connection.execute(text("SELECT set_config('application_name', :v, false)"), {"v": tag})
                 connection.commit()
+        handle = HeldLock(engine, connection=connection)
         try:
-            yield
+            yield handle
         finally:
+            handle.released = True
             with contextlib.suppress(Exception):
                 if backend == "postgresql":
                     connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})

@@ -207,3 +207,20 @@ class HubSpend(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     requests: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id", ondelete="SET NULL"))
+
+
+class SyncFence(Base):
+    """The fencing token of the single-runner lock: one row, naming the run that took the lock last.
+
+    ``Store.begin_run`` writes it (under the lock); every store write of a run and every rename of its
+    publish first checks, in the same transaction, that the row still names that run (a conditional UPDATE,
+    which also locks the row until the write commits). A run that lost its lock and was overtaken finds
+    another run's id here, and stops."""
+
+    __tablename__ = "sync_fence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[int] = mapped_column(Integer)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: how many fenced writes and renames the holder made (the conditional UPDATE always changes the row)
+    checks: Mapped[int] = mapped_column(Integer, default=0)

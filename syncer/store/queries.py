@@ -11,15 +11,16 @@ import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, Table, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncer.catalog import CatalogModel
-from syncer.errors import StoreError, StoreUnavailableError
+from syncer.errors import LockLostError, StoreError, StoreUnavailableError
 from syncer.listing import Facts, Merged
 from syncer.states import RunOutcome, SnapshotState
 from syncer.store import lock as _lock
@@ -32,6 +33,7 @@ from syncer.store.models import (
     ListingEntry,
     ModelPrice,
     PublishedSnapshot,
+    SyncFence,
     SyncRun,
 )
 
@@ -203,6 +205,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._held: _lock.HeldLock | None = None
 
     @classmethod
     @contextlib.contextmanager
@@ -241,9 +244,47 @@ class Store:
     def upgrade(self, revision: str = "head") -> None:
         schema.upgrade(self.engine, revision)
 
-    def lock(self, *, wait: float = 0.0) -> contextlib.AbstractContextManager[None]:
-        """The single-runner lock (raises LockHeldError when another run holds it past ``wait``)."""
-        return _lock.sync_lock(self.engine, wait=wait)
+    @contextlib.contextmanager
+    def lock(self, *, wait: float = 0.0) -> Iterator[_lock.HeldLock]:
+        """The single-runner lock (raises LockHeldError when another run holds it past ``wait``). While it
+        is held, the fenced writes (``fence=run_id``) and :meth:`check_fence` also ask it whether it is."""
+        with _lock.sync_lock(self.engine, wait=wait) as held:
+            self._held = held
+            try:
+                yield held
+            finally:
+                self._held = None
+
+    def check_fence(self, run_id: int) -> None:
+        """Raise LockLostError unless run ``run_id`` still holds the lock: the fence row names it and the
+        lock's own connection (or file) still holds the lock. For the publish, just before each rename."""
+        with self._sessions.begin() as session:
+            self._fence(session, run_id)
+
+    def _fence(self, session: Session, run_id: int) -> None:
+        """Inside a write's transaction: claim the fence row for ``run_id`` (a conditional UPDATE, which
+        holds the row until the transaction ends, so a run taking the lock over waits for this write),
+        then ask the lock itself."""
+        claimed = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(SyncFence)
+                .where(SyncFence.id == 1, SyncFence.run_id == run_id)
+                .values(checks=SyncFence.checks + 1)
+            ),
+        )
+        if claimed.rowcount != 1:
+            holder = session.scalar(select(SyncFence.run_id).where(SyncFence.id == 1))
+            raise LockLostError(
+                f"the fence names run {holder} now" if holder is not None else "the fence row is gone",
+                run_id=run_id,
+            )
+        if self._held is None:
+            raise LockLostError("the lock is not held by this process", run_id=run_id)
+        try:
+            self._held.check()
+        except LockLostError as exc:
+            raise LockLostError(exc.cause, run_id=run_id) from exc
 
     def lock_holder(self) -> dict[str, Any] | None:
         return _lock.lock_holder(self.engine)
@@ -263,13 +304,17 @@ class Store:
             )
             session.add(run)
             session.flush()
+            # The fencing token: this run holds the lock now (a holder that lost it finds another id).
+            upsert(session, SyncFence, [{"id": 1, "run_id": run.id, "taken_at": started_at, "checks": 0}],
+                   key=["id"])  # fmt: skip
             return run.id
 
     def fail_run(
         self, run_id: int, *, finished_at: datetime, message: str, outcome: RunOutcome = RunOutcome.ERROR
     ) -> bool:
-        """Record a run that aborted; best effort (the error being reported may be the database's own:
-        then the next run relabels this one). Returns whether it was recorded."""
+        """Record a run that aborted (``error``, or ``lost_lock``: only its own row is written, unfenced);
+        best effort (the error being reported may be the database's own: then the next run relabels this
+        one). Returns whether it was recorded."""
         try:
             with self._sessions.begin() as session:
                 session.execute(
@@ -296,11 +341,15 @@ class Store:
         snapshots: Sequence[SnapshotRecord] = (),
         settle_held: Iterable[str] = (),
         approved: Iterable[int] = (),
+        fence: bool = False,
     ) -> None:
         """Record the end of a run, and the snapshots it published or held, in one transaction. The held
         snapshots of the files named in ``settle_held`` are settled first: ``approved`` ones (published by
-        this run's ``--approve``) become approved, the others rejected (this run replaced them)."""
+        this run's ``--approve``) become approved, the others rejected (this run replaced them). ``fence``:
+        only while run ``run_id`` still holds the lock (else LockLostError, nothing written)."""
         with self._sessions.begin() as session:
+            if fence:
+                self._fence(session, run_id)
             _settle_held(session, settle_held, approved)
             for record in snapshots:
                 session.add(_snapshot_row(record))
@@ -381,9 +430,14 @@ class Store:
         merged: Mapping[str, Merged],
         statuses: Mapping[str, str],
         now: datetime,
+        fence: int | None = None,
     ) -> None:
-        """Catalog, prices, facts and merged records of one run, in one transaction."""
+        """Catalog, prices, facts and merged records of one run, in one transaction; with ``fence`` (a run
+        id), only while that run still holds the lock, checked in the same transaction (else
+        LockLostError, nothing written)."""
         with self._sessions.begin() as session:
+            if fence is not None:
+                self._fence(session, fence)
             upsert(
                 session,
                 CatalogEntry,
