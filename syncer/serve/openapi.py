@@ -42,9 +42,24 @@ def _health() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "loaded": {"type": "boolean"},
-            "file": {"type": "string"},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-            "etag": {"type": "string"},
+            "file": {
+                "type": "string",
+                "description": "the file's name in the snapshot directory (never a path)",
+            },
+            "sha256": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": "only with the bearer token when SYNCER_API_TOKEN is set",
+            },
+            "etag": {
+                "type": "string",
+                "description": "only with the bearer token when SYNCER_API_TOKEN is set",
+            },
+            "rejected_sha256": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": "the rejected file's hash; only with the bearer token when SYNCER_API_TOKEN is set",
+            },
             "models": {"type": "integer", "minimum": 0},
             "written_at": {"type": "string", "format": "date-time"},
             "age_seconds": {"type": "number", "minimum": 0},
@@ -55,12 +70,16 @@ def _health() -> dict[str, Any]:
                 "description": "why the newest file on disk was not swapped in, if it was not",
             },
         },
-        "required": ["loaded"],
+        "required": ["loaded", "file"],
     }
     return {
         "type": "object",
         "properties": {
-            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "status": {
+                "type": "string",
+                "enum": ["ok", "degraded", "unavailable"],
+                "description": "`degraded` (200): a file on disk was rejected and the last good one is served",
+            },
             "problems": {"type": "array", "items": {"type": "string"}},
             "max_snapshot_age_seconds": {"type": "number", "nullable": True},
             "snapshots": {
@@ -182,14 +201,6 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
                             "description": "a model id; may contain `/`",
                             "schema": {"type": "string"},
                         },
-                        {
-                            "name": "schema_version",
-                            "in": "query",
-                            "required": False,
-                            "description": "with `format=openrouter`: `2.4` gets OpenRouter's typed provider "
-                            "document (openrouter-v2.json) instead of the flat one",
-                            "schema": {"type": "string", "enum": ["2.4"]},
-                        },
                         *CONDITIONAL_PARAMETERS,
                     ],
                     "responses": {
@@ -209,7 +220,12 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
                     "operationId": "health",
                     "summary": "snapshot age and hash",
                     "responses": {
-                        "200": _json("Health", "both snapshots loaded and not older than the limit"),
+                        "200": _json(
+                            "Health",
+                            "every snapshot loaded and not older than the limit (`degraded`: a newer file on "
+                            "disk was rejected, the last good one is served); file names and ages for anyone, "
+                            "hashes only with the bearer token when SYNCER_API_TOKEN is set",
+                        ),
                         "503": _json("Health", "a snapshot was never loaded or is older than the limit"),
                     },
                 }
