@@ -23,9 +23,9 @@ import httpx
 import jsonschema_rs
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from syncer.serve import ServerThread, accepts_gzip, etag_matches
 from syncer.serve.openapi import openapi_document

@@ -71,6 +71,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0  # bytes received since the current head began
         self._in_body = False  # between a head's end and its message's end: bytes are body, not head
         self._head_timer: asyncio.TimerHandle | None = None
+        self._refused = False  # a head was refused: the connection is closing, its bytes are ignored
 
     # --- the head deadline -------------------------------------------------------------------------------
 
@@ -112,25 +113,24 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if counted:
             self._head_bytes += len(data)
         super().data_received(data)
-        if (
-            counted
-            and not self._in_body
-            and self._head_bytes > self.max_header_bytes
-            and not self.transport.is_closing()
-        ):
-            log.info(
-                "refusing a request head of more than %d bytes from %s",
-                self.max_header_bytes,
-                _peer(self.client),
+        if counted and not self._in_body and self._head_bytes > self.max_header_bytes:
+            self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        self._refused = True
+        self._disarm_head_timer()
+        if self.transport.is_closing():
+            return
+        log.info(
+            "refusing a request head of more than %d bytes from %s", self.max_header_bytes, _peer(self.client)
+        )
+        self.transport.write(
+            _close_with(
+                b"431 Request Header Fields Too Large",
+                f"request line and headers exceed {self.max_header_bytes} bytes\n".encode("ascii"),
             )
-            self._disarm_head_timer()
-            self.transport.write(
-                _close_with(
-                    b"431 Request Header Fields Too Large",
-                    f"request line and headers exceed {self.max_header_bytes} bytes\n".encode("ascii"),
-                )
-            )
-            self.transport.close()
+        )
+        self.transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -140,11 +140,21 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm_head_timer()
         self._head_bytes = 0
         self._in_body = True
+        # A head that arrived whole in one read is measured here: the request line and the header lines.
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self.max_header_bytes:
+            self._refuse_head()
+            return
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._in_body = False
-        super().on_message_complete()
+        if not self._refused:
+            super().on_message_complete()
 
 
 def _peer(client: tuple[str, int] | None) -> str:
