@@ -395,6 +395,12 @@ def test_the_openapi_document_describes_the_2_4_view() -> None:
     assert "schema_version" not in {
         p["name"] for p in document["paths"]["/v1/models/{model_id}"]["get"]["parameters"]
     }
+    # Issue 14: the catalog view's pricing shape and its units are in the path descriptions.
+    for path in ("/v1/models", "/v1/models/{model_id}"):
+        text = document["paths"][path]["get"]["description"]
+        assert '`{key: "decimal string"}`' in text and "above_prompt_tokens" in text, path
+        assert "base tier first" in text and "`prompt` USD per input token" in text, path
+        assert "`input_cache_read` USD per cached input token" in text, path
     health = document["components"]["schemas"]["Health"]
     assert health["properties"]["status"]["enum"] == ["ok", "degraded", "unavailable"]
     assert set(health["properties"]["snapshots"]["required"]) == {"catalog", "openrouter", "openrouter-v2"}

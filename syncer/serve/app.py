@@ -3,7 +3,9 @@
     GET /v1/models                      catalog.json, byte for byte
     GET /v1/models?format=openrouter    openrouter.json, byte for byte (bearer token when SYNCER_API_TOKEN is set)
     GET /v1/models/{id}                 one catalog entry (ids may contain '/')
-    GET /healthz                        200 with each snapshot's age and hash; 503 when one is missing or too old
+    GET /v1/models?format=openrouter&schema_version=2.4   openrouter-v2.json, byte for byte (same rules)
+    GET /healthz                        each file's name and age (hashes with the token); 503 when one is missing
+                                        or too old, 200 "degraded" when a file on disk was rejected
     GET /openapi.json                   the OpenAPI document of the above
 
 Everything a listing request can be answered with is built once per snapshot, when the file is loaded: the

@@ -11,9 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from syncer import __version__
-from syncer.formats import catalog_view, openrouter, openrouter_v2
+from syncer.formats import PRICE_UNITS, TIER_THRESHOLD_KEY, catalog_view, openrouter, openrouter_v2
 
 REF = "#/components/schemas/"
+
+#: The catalog view's pricing shape and units, in words (issue 14): the units live here and in the README, never
+#: in ``pricing`` itself. Built from the format's own tables, so it names exactly the keys that are validated.
+CATALOG_PRICING = (
+    'In the catalog view, `pricing` is an object `{key: "decimal string"}` (plain decimals, the same exact '
+    'strings as the OpenRouter view, e.g. `{"prompt": "0.00000009", "completion": "0.00000013"}`); '
+    "a model with long-context tiers has a list of such objects instead, the base tier first, each later tier "
+    f"with `{TIER_THRESHOLD_KEY}` (the tier applies to requests whose prompt is longer than that many tokens). "
+    "Units: " + "; ".join(f"`{key}` {unit}" for key, unit in PRICE_UNITS.items()) + "."
+)
 
 
 def _error() -> dict[str, Any]:
@@ -161,6 +171,10 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
                 "get": {
                     "operationId": "listModels",
                     "summary": "the model listing",
+                    "description": "The catalog view (default, OpenAI-compatible), OpenRouter's flat provider "
+                    "listing (`format=openrouter`) or OpenRouter's typed 2.4 document "
+                    "(`format=openrouter&schema_version=2.4`), each the published snapshot file byte for byte. "
+                    + CATALOG_PRICING,
                     "parameters": [
                         {
                             "name": "format",
@@ -193,6 +207,7 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
                 "get": {
                     "operationId": "retrieveModel",
                     "summary": "one catalog entry",
+                    "description": "One entry of the catalog view, as in the listing. " + CATALOG_PRICING,
                     "parameters": [
                         {
                             "name": "model_id",
@@ -218,7 +233,8 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
             "/healthz": {
                 "get": {
                     "operationId": "health",
-                    "summary": "snapshot age and hash",
+                    "summary": "snapshot file names and ages (hashes with the token)",
+                    **({"security": [{}, {"bearerAuth": []}]} if protected else {}),
                     "responses": {
                         "200": _json(
                             "Health",
