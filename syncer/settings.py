@@ -112,6 +112,18 @@ class Settings(BaseSettings):
     )
     serve_reload_interval: float = Field(1.0, gt=0, le=3600, description="seconds between snapshot polls")
     serve_cache_max_age: int = Field(10, ge=0, le=86400, description="Cache-Control max-age of listings")
+    serve_max_connections: int = Field(
+        1000, ge=1, le=1_000_000, description="open connections per process; a request beyond gets 503"
+    )
+    serve_max_header_bytes: int = Field(
+        16384, ge=1024, le=1_048_576, description="bytes of one request line and headers; beyond: 431"
+    )
+    serve_header_timeout: float = Field(
+        10.0, gt=0, le=3600, description="seconds for a request's line and headers to arrive; beyond: 408"
+    )
+    serve_keep_alive: int = Field(
+        5, ge=1, le=3600, description="seconds an idle keep-alive connection stays open"
+    )
 
     hf_endpoint: str = Field(
         DEFAULT_HF_ENDPOINT, validation_alias=AliasChoices("HF_ENDPOINT", "SYNCER_HF_ENDPOINT")

@@ -3,7 +3,9 @@
     GET /v1/models                      catalog.json, byte for byte
     GET /v1/models?format=openrouter    openrouter.json, byte for byte (bearer token when SYNCER_API_TOKEN is set)
     GET /v1/models/{id}                 one catalog entry (ids may contain '/')
-    GET /healthz                        200 with each snapshot's age and hash; 503 when one is missing or too old
+    GET /v1/models?format=openrouter&schema_version=2.4   openrouter-v2.json, byte for byte (same rules)
+    GET /healthz                        each file's name and age (hashes with the token); 503 when one is missing
+                                        or too old, 200 "degraded" when a file on disk was rejected
     GET /openapi.json                   the OpenAPI document of the above
 
 Everything a listing request can be answered with is built once per snapshot, when the file is loaded: the
@@ -41,7 +43,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import Receive, Send
 
 from syncer.errors import SnapshotRejectedError
@@ -207,7 +209,9 @@ class SnapshotSource:
         self.folder = folder
         self.cache_control = dict(cache_control)
         self.current: dict[str, Snapshot | None] = dict.fromkeys(FILE_NAMES)
+        #: why the file on disk is not the one served (it was rejected), None when it is; and its sha256
         self.last_error: dict[str, str | None] = dict.fromkeys(FILE_NAMES)
+        self.rejected_hash: dict[str, str | None] = dict.fromkeys(FILE_NAMES)
         self._rejected: dict[
             str, tuple[Signature, str]
         ] = {}  # name -> (signature, hash) of the last bad file
@@ -225,6 +229,7 @@ class SnapshotSource:
         try:
             st = os.stat(path)
         except FileNotFoundError:
+            self._clear_rejection(name)  # no file on disk: none is rejected (the last good one is served)
             if name not in self._missing_logged:
                 self._missing_logged.add(name)
                 kept = f"; still serving {current.content_hash[:12]}" if current else ""
@@ -251,6 +256,7 @@ class SnapshotSource:
         if current is not None and current.content_hash == digest:
             if current.signature != signature:  # rewritten with the same bytes: nothing to swap
                 self.current[name] = _replace_signature(current, signature)
+            self._clear_rejection(name)  # e.g. a rejected file replaced by the good one again
             return False
         if rejected is not None and rejected[1] == digest:
             self._rejected[name] = (signature, digest)
@@ -260,14 +266,19 @@ class SnapshotSource:
         except SnapshotRejectedError as exc:
             self._rejected[name] = (signature, digest)
             kept = f"still serving {current.content_hash[:12]}" if current else "nothing served yet"
-            self.last_error[name] = f"{exc} (file sha256 {digest[:12]})"
+            self.last_error[name] = str(exc)
+            self.rejected_hash[name] = digest
             log.warning("ignoring snapshot %s (sha256 %s): %s; %s", path, digest[:12], exc, kept)
             return False
         self.current[name] = snapshot
-        self.last_error[name] = None
-        self._rejected.pop(name, None)
+        self._clear_rejection(name)
         log.info("serving %s: sha256 %s, %d models", path, digest[:12], snapshot.models)
         return True
+
+    def _clear_rejection(self, name: str) -> None:
+        self.last_error[name] = None
+        self.rejected_hash[name] = None
+        self._rejected.pop(name, None)
 
 
 def _replace_signature(snapshot: Snapshot, signature: Signature) -> Snapshot:
@@ -466,46 +477,66 @@ class ModelsAPI:
         return resource.respond(_accepts_gzip_cached(accept), match)
 
     async def healthz(self, request: Request) -> Response:
-        status, body = self.health()
+        _accept, _match, auth = _headers(request.scope)
+        status, body = self.health(authorized=self._authorized(auth))
         return Prebuilt(
             status,
             json.dumps(body, indent=2).encode("utf-8"),
             [(b"content-type", JSON), (b"cache-control", b"no-store")],
         )
 
-    def health(self) -> tuple[int, dict[str, Any]]:
+    def health(self, *, authorized: bool = True) -> tuple[int, dict[str, Any]]:
+        """The health document. ``authorized``: the caller showed the bearer token (or none is configured);
+        only then does it carry hashes (the ETags of the protected views are theirs to know) and the reason a
+        protected file was rejected (which may quote its content). No absolute path, ever: file names only.
+
+        503 ``unavailable`` when a view was never loaded or is older than the limit; 200 ``degraded`` when the
+        file on disk was rejected and the last good snapshot is still served (a fleet that all rejects a new
+        file keeps serving); 200 ``ok`` otherwise."""
         now = time.time()
         limit = self.settings.serve_max_snapshot_age or None
-        problems: list[str] = []
+        unavailable: list[str] = []
+        degraded: list[str] = []
         snapshots: dict[str, Any] = {}
         for name in FILE_NAMES:
             snapshot = self.source.current[name]
             error = self.source.last_error[name]
+            if error is not None and name in PROTECTED and not authorized:
+                error = "the file failed the listing checks (the reason needs the bearer token; see the log)"
+            entry: dict[str, Any] = {"file": FILE_NAMES[name]}
+            if error is not None:
+                kept = "the last good snapshot is still served" if snapshot else "nothing is served"
+                degraded.append(f"{name}: the file on disk was rejected ({error}); {kept}")
             if snapshot is None:
-                problems.append(f"{name}: no snapshot loaded")
-                snapshots[name] = {"loaded": False, "last_error": error}
-                continue
-            age = max(0.0, now - snapshot.modified_at)
-            if limit is not None and age > limit:
-                problems.append(f"{name}: snapshot is {age:.0f} s old (limit {limit:.0f} s)")
-            snapshots[name] = {
-                "loaded": True,
-                "file": str(snapshot.path),
-                "sha256": snapshot.content_hash,
-                "etag": snapshot.listing.etag,
-                "models": snapshot.models,
-                "written_at": _iso(snapshot.modified_at),
-                "age_seconds": round(age, 3),
-                "loaded_at": _iso(snapshot.loaded_at),
-                "last_error": error,
-            }
+                unavailable.append(f"{name}: no snapshot loaded")
+                entry.update(loaded=False, last_error=error)
+            else:
+                age = max(0.0, now - snapshot.modified_at)
+                if limit is not None and age > limit:
+                    unavailable.append(f"{name}: snapshot is {age:.0f} s old (limit {limit:.0f} s)")
+                entry.update(
+                    loaded=True,
+                    models=snapshot.models,
+                    written_at=_iso(snapshot.modified_at),
+                    age_seconds=round(age, 3),
+                    loaded_at=_iso(snapshot.loaded_at),
+                    last_error=error,
+                )
+                if authorized:
+                    entry.update(sha256=snapshot.content_hash, etag=snapshot.listing.etag)
+            rejected = self.source.rejected_hash[name]
+            if authorized and error is not None and rejected is not None:
+                entry["rejected_sha256"] = rejected
+            snapshots[name] = entry
+        problems = unavailable + degraded
+        status = "unavailable" if unavailable else "degraded" if degraded else "ok"
         body = {
-            "status": "unavailable" if problems else "ok",
+            "status": status,
             "problems": problems,
             "max_snapshot_age_seconds": limit,
             "snapshots": snapshots,
         }
-        return (503 if problems else 200), body
+        return (503 if unavailable else 200), body
 
     async def openapi(self, request: Request) -> Response:
         return self._openapi
@@ -557,7 +588,34 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.api = api
+    # Starlette's own trailing-slash redirect builds an absolute Location from the Host header (anyone's to
+    # choose): ours sends the path only.
+    app.router.redirect_slashes = False
+    app.router.default = _SlashRedirect(app)
     return app
+
+
+class _SlashRedirect:
+    """The router's fallback: ``GET /healthz/`` is a 307 to ``/healthz`` when the path without its trailing
+    slashes is a route (Location: the path and query only, never a host; one leading slash, so never
+    ``//host``); anything else is the router's 404."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.router = app.router
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and path != "/" and path.endswith("/"):
+            stripped = {**scope, "path": path.rstrip("/") or "/"}
+            if any(route.matches(stripped)[0] == Match.FULL for route in self.router.routes):
+                raw: bytes = scope.get("raw_path") or path.encode("utf-8")
+                location = b"/" + raw.rstrip(b"/").lstrip(b"/")
+                if scope.get("query_string"):
+                    location += b"?" + scope["query_string"]
+                response = Prebuilt(307, b"", [(b"location", location), (b"cache-control", b"no-store")])
+                await response(scope, receive, send)
+                return
+        await self.router.not_found(scope, receive, send)
 
 
 class FastListing:
@@ -594,17 +652,37 @@ def app_from_environment() -> FastListing:
     return FastListing(create_app(settings))
 
 
+def server_config(settings: Settings, app: Any, **options: Any) -> Any:
+    """The uvicorn configuration of `syncer serve` with the client bounds of the settings (one place, so that
+    the CLI, ``--workers N`` and :class:`ServerThread` enforce the same limits; see :mod:`syncer.serve.limits`)."""
+    from syncer.serve.limits import BoundedConfig, BoundedHttpToolsProtocol
+
+    return BoundedConfig(
+        app,
+        http=BoundedHttpToolsProtocol,
+        # uvicorn answers 503 once the open connections *reach* limit_concurrency: +1 lets exactly
+        # SYNCER_SERVE_MAX_CONNECTIONS connections be served.
+        limit_concurrency=settings.serve_max_connections + 1,
+        timeout_keep_alive=settings.serve_keep_alive,
+        h11_max_incomplete_event_size=settings.serve_max_header_bytes,
+        header_timeout=settings.serve_header_timeout,
+        server_header=False,
+        lifespan="on",
+        **options,
+    )
+
+
 def serve(settings: Settings, *, host: str, port: int, workers: int = 1, access_log: bool = False) -> int:
     """Run the API under uvicorn until SIGINT/SIGTERM. With ``workers > 1`` every worker process reads the
-    settings from the environment (as the CLI does) and polls the snapshots itself."""
+    settings from the environment (as the CLI does) and polls the snapshots itself; the client bounds come
+    from ``settings`` in every worker (the configuration is handed to them whole)."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     options: dict[str, Any] = {
         "host": host,
         "port": port,
         "access_log": access_log,  # off by default: a line per request costs a third of the throughput
-        "server_header": False,
-        "lifespan": "on",
     }
 
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: make that an exit 0.
@@ -614,10 +692,20 @@ def serve(settings: Settings, *, host: str, port: int, workers: int = 1, access_
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _stopped) if main_thread else None
     try:
+        # What uvicorn.run does, with our configuration class.
         if workers > 1:
-            uvicorn.run("syncer.serve.app:app_from_environment", factory=True, workers=workers, **options)
+            config = server_config(
+                settings, "syncer.serve.app:app_from_environment", factory=True, workers=workers, **options
+            )
+            sock = config.bind_socket()
+            Multiprocess(config, sockets=[sock]).run()
         else:
-            uvicorn.run(FastListing(create_app(settings)), **options)
+            config = server_config(settings, FastListing(create_app(settings)), **options)
+            server = uvicorn.Server(config)
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run()
+            if not server.started:
+                raise SystemExit(3)  # uvicorn's STARTUP_FAILURE: it logged why (e.g. the port is taken)
     except SystemExit as exc:
         if exc.code not in (0, None):
             raise
@@ -635,13 +723,13 @@ class ServerThread:
 
         self.app = create_app(settings)
         self.api: ModelsAPI = self.app.state.api
-        config = uvicorn.Config(
+        config = server_config(
+            settings,
             FastListing(self.app) if fast_listing else self.app,
             host=host,
             port=0,
             access_log=False,
             log_level="warning",
-            lifespan="on",
         )
         self._server = uvicorn.Server(config)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -11,9 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from syncer import __version__
-from syncer.formats import catalog_view, openrouter, openrouter_v2
+from syncer.formats import PRICE_UNITS, TIER_THRESHOLD_KEY, catalog_view, openrouter, openrouter_v2
 
 REF = "#/components/schemas/"
+
+#: The catalog view's pricing shape and units, in words (issue 14): the units live here and in the README, never
+#: in ``pricing`` itself. Built from the format's own tables, so it names exactly the keys that are validated.
+CATALOG_PRICING = (
+    'In the catalog view, `pricing` is an object `{key: "decimal string"}` (plain decimals, the same exact '
+    'strings as the OpenRouter view, e.g. `{"prompt": "0.00000009", "completion": "0.00000013"}`); '
+    "a model with long-context tiers has a list of such objects instead, the base tier first, each later tier "
+    f"with `{TIER_THRESHOLD_KEY}` (the tier applies to requests whose prompt is longer than that many tokens). "
+    "Units: " + "; ".join(f"`{key}` {unit}" for key, unit in PRICE_UNITS.items()) + "."
+)
 
 
 def _error() -> dict[str, Any]:
@@ -42,9 +52,24 @@ def _health() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "loaded": {"type": "boolean"},
-            "file": {"type": "string"},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-            "etag": {"type": "string"},
+            "file": {
+                "type": "string",
+                "description": "the file's name in the snapshot directory (never a path)",
+            },
+            "sha256": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": "only with the bearer token when SYNCER_API_TOKEN is set",
+            },
+            "etag": {
+                "type": "string",
+                "description": "only with the bearer token when SYNCER_API_TOKEN is set",
+            },
+            "rejected_sha256": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": "the rejected file's hash; only with the bearer token when SYNCER_API_TOKEN is set",
+            },
             "models": {"type": "integer", "minimum": 0},
             "written_at": {"type": "string", "format": "date-time"},
             "age_seconds": {"type": "number", "minimum": 0},
@@ -55,12 +80,16 @@ def _health() -> dict[str, Any]:
                 "description": "why the newest file on disk was not swapped in, if it was not",
             },
         },
-        "required": ["loaded"],
+        "required": ["loaded", "file"],
     }
     return {
         "type": "object",
         "properties": {
-            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "status": {
+                "type": "string",
+                "enum": ["ok", "degraded", "unavailable"],
+                "description": "`degraded` (200): a file on disk was rejected and the last good one is served",
+            },
             "problems": {"type": "array", "items": {"type": "string"}},
             "max_snapshot_age_seconds": {"type": "number", "nullable": True},
             "snapshots": {
@@ -142,6 +171,10 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
                 "get": {
                     "operationId": "listModels",
                     "summary": "the model listing",
+                    "description": "The catalog view (default, OpenAI-compatible), OpenRouter's flat provider "
+                    "listing (`format=openrouter`) or OpenRouter's typed 2.4 document "
+                    "(`format=openrouter&schema_version=2.4`), each the published snapshot file byte for byte. "
+                    + CATALOG_PRICING,
                     "parameters": [
                         {
                             "name": "format",
@@ -174,6 +207,7 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
                 "get": {
                     "operationId": "retrieveModel",
                     "summary": "one catalog entry",
+                    "description": "One entry of the catalog view, as in the listing. " + CATALOG_PRICING,
                     "parameters": [
                         {
                             "name": "model_id",
@@ -181,14 +215,6 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
                             "required": True,
                             "description": "a model id; may contain `/`",
                             "schema": {"type": "string"},
-                        },
-                        {
-                            "name": "schema_version",
-                            "in": "query",
-                            "required": False,
-                            "description": "with `format=openrouter`: `2.4` gets OpenRouter's typed provider "
-                            "document (openrouter-v2.json) instead of the flat one",
-                            "schema": {"type": "string", "enum": ["2.4"]},
                         },
                         *CONDITIONAL_PARAMETERS,
                     ],
@@ -207,9 +233,15 @@ def openapi_document(*, protected: bool = False) -> dict[str, Any]:
             "/healthz": {
                 "get": {
                     "operationId": "health",
-                    "summary": "snapshot age and hash",
+                    "summary": "snapshot file names and ages (hashes with the token)",
+                    **({"security": [{}, {"bearerAuth": []}]} if protected else {}),
                     "responses": {
-                        "200": _json("Health", "both snapshots loaded and not older than the limit"),
+                        "200": _json(
+                            "Health",
+                            "every snapshot loaded and not older than the limit (`degraded`: a newer file on "
+                            "disk was rejected, the last good one is served); file names and ages for anyone, "
+                            "hashes only with the bearer token when SYNCER_API_TOKEN is set",
+                        ),
                         "503": _json("Health", "a snapshot was never loaded or is older than the limit"),
                     },
                 }
