@@ -13,7 +13,11 @@ listed value came from. The context-length rules follow vLLM's, the engine most 
   ``yarn`` is ``original_max_position_embeddings x factor``, any other type multiplies by ``factor``;
   per-layer-type dicts are read per entry; Gemma 3 skips rope scaling;
 * ``sliding_window`` and friends never shrink the window; the tokenizer's ``model_max_length`` is used
-  only when the model config declares no length at all.
+  only when the model config declares no length at all;
+* a length key absent from the text config takes the default of its transformers configuration class
+  (``CONFIG_CLASS_DEFAULTS``); when nothing declares a length (absent or null keys, no class default, no
+  tokenizer length), vLLM assumes 2048 (``VLLM_DEFAULT_MAX_LEN``) and so do we, with a warning; a length key
+  holding a broken value (string, <= 0, sentinel) is still refused.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 from syncer.errors import DerivationError
 
@@ -42,23 +46,130 @@ LENGTH_KEYS = (
 TEXT_CONFIG_KEYS = ("text_config", "llm_config", "language_config", "thinker_config", "decoder", "generator")
 # Tokenizers write int(1e30) for "no limit"; no real context window comes near a billion tokens.
 MAX_PLAUSIBLE_LENGTH = 1_000_000_000
-# What a config class of transformers fills in when config.json leaves the length out (vLLM reads the config
-# object, defaults included): model_type -> (key, default, class). Gemma 3's text_config has no length key.
-CONFIG_CLASS_DEFAULTS: dict[str, tuple[str, int, str]] = {
-    "llama": ("max_position_embeddings", 2048, "LlamaConfig"),
-    "mistral": ("max_position_embeddings", 131072, "MistralConfig"),
-    "mixtral": ("max_position_embeddings", 131072, "MixtralConfig"),
-    "qwen2": ("max_position_embeddings", 32768, "Qwen2Config"),
-    "qwen3": ("max_position_embeddings", 32768, "Qwen3Config"),
-    "qwen3_moe": ("max_position_embeddings", 32768, "Qwen3MoeConfig"),
-    "gemma": ("max_position_embeddings", 8192, "GemmaConfig"),
-    "gemma2": ("max_position_embeddings", 8192, "Gemma2Config"),
-    "gemma3_text": ("max_position_embeddings", 131072, "Gemma3TextConfig"),
-    "phi3": ("max_position_embeddings", 4096, "Phi3Config"),
-    "cohere": ("max_position_embeddings", 8192, "CohereConfig"),
-    "deepseek_v3": ("max_position_embeddings", 4096, "DeepseekV3Config"),
-    "gpt2": ("n_positions", 1024, "GPT2Config"),
-    "mpt": ("max_seq_len", 2048, "MptConfig"),
+
+
+class ClassDefault(NamedTuple):
+    """What a transformers configuration class fills in for a length key config.json leaves out."""
+
+    key: str
+    value: int
+    cls: str
+    #: file and line of the default in transformers' source tree, under src/transformers/models/
+    source: str
+
+
+#: the transformers release the defaults below were read from (its wheel, built from the tag of that name)
+TRANSFORMERS_SOURCE = "transformers v5.24.0"
+# What a config class of transformers fills in when config.json leaves the length out (vLLM instantiates the
+# class of the config's model_type and reads the object, defaults included): model_type -> its default, with
+# the line of src/transformers/models/<dir>/configuration_<dir>.py it is read from (TRANSFORMERS_SOURCE).
+# Gemma 3's text_config has no length key. Not here: classes with no length attribute at all (bloom, ALiBi:
+# vLLM assumes VLLM_DEFAULT_MAX_LEN) and remote-code types transformers does not ship (internlm2, baichuan:
+# their class lives in the repo, so an absent key there also gets the assumed default).
+CONFIG_CLASS_DEFAULTS: dict[str, ClassDefault] = {
+    "llama": ClassDefault("max_position_embeddings", 2_048, "LlamaConfig", "llama/configuration_llama.py:70"),
+    "mistral": ClassDefault(
+        "max_position_embeddings", 131_072, "MistralConfig", "mistral/configuration_mistral.py:70"
+    ),
+    "mixtral": ClassDefault(
+        "max_position_embeddings", 131_072, "MixtralConfig", "mixtral/configuration_mixtral.py:74"
+    ),
+    "qwen2": ClassDefault(
+        "max_position_embeddings", 32_768, "Qwen2Config", "qwen2/configuration_qwen2.py:67"
+    ),
+    "qwen2_moe": ClassDefault(
+        "max_position_embeddings", 32_768, "Qwen2MoeConfig", "qwen2_moe/configuration_qwen2_moe.py:85"
+    ),
+    "qwen3": ClassDefault(
+        "max_position_embeddings", 32_768, "Qwen3Config", "qwen3/configuration_qwen3.py:69"
+    ),
+    "qwen3_moe": ClassDefault(
+        "max_position_embeddings", 32_768, "Qwen3MoeConfig", "qwen3_moe/configuration_qwen3_moe.py:87"
+    ),
+    "qwen3_next": ClassDefault(
+        "max_position_embeddings", 32_768, "Qwen3NextConfig", "qwen3_next/configuration_qwen3_next.py:98"
+    ),
+    "gemma": ClassDefault("max_position_embeddings", 8_192, "GemmaConfig", "gemma/configuration_gemma.py:74"),
+    "gemma2": ClassDefault(
+        "max_position_embeddings", 8_192, "Gemma2Config", "gemma2/configuration_gemma2.py:75"
+    ),
+    "gemma3_text": ClassDefault(
+        "max_position_embeddings", 131_072, "Gemma3TextConfig", "gemma3/configuration_gemma3.py:81"
+    ),
+    "phi": ClassDefault("max_position_embeddings", 2_048, "PhiConfig", "phi/configuration_phi.py:72"),
+    "phi3": ClassDefault("max_position_embeddings", 4_096, "Phi3Config", "phi3/configuration_phi3.py:70"),
+    "phimoe": ClassDefault(
+        "max_position_embeddings", 131_072, "PhimoeConfig", "phimoe/configuration_phimoe.py:68"
+    ),
+    "deepseek_v2": ClassDefault(
+        "max_position_embeddings", 2_048, "DeepseekV2Config", "deepseek_v2/configuration_deepseek_v2.py:82"
+    ),
+    "deepseek_v3": ClassDefault(
+        "max_position_embeddings", 4_096, "DeepseekV3Config", "deepseek_v3/configuration_deepseek_v3.py:103"
+    ),
+    "cohere": ClassDefault(
+        "max_position_embeddings", 8_192, "CohereConfig", "cohere/configuration_cohere.py:74"
+    ),
+    "cohere2": ClassDefault(
+        "max_position_embeddings", 8_192, "Cohere2Config", "cohere2/configuration_cohere2.py:73"
+    ),
+    "starcoder2": ClassDefault(
+        "max_position_embeddings", 4_096, "Starcoder2Config", "starcoder2/configuration_starcoder2.py:67"
+    ),
+    "falcon": ClassDefault(
+        "max_position_embeddings", 2_048, "FalconConfig", "falcon/configuration_falcon.py:81"
+    ),
+    "gpt_neox": ClassDefault(
+        "max_position_embeddings", 2_048, "GPTNeoXConfig", "gpt_neox/configuration_gpt_neox.py:70"
+    ),
+    "olmo": ClassDefault("max_position_embeddings", 2_048, "OlmoConfig", "olmo/configuration_olmo.py:73"),
+    "olmo2": ClassDefault("max_position_embeddings", 2_048, "Olmo2Config", "olmo2/configuration_olmo2.py:76"),
+    "olmo3": ClassDefault("max_position_embeddings", 2_048, "Olmo3Config", "olmo3/configuration_olmo3.py:71"),
+    "granite": ClassDefault(
+        "max_position_embeddings", 2_048, "GraniteConfig", "granite/configuration_granite.py:70"
+    ),
+    "granitemoe": ClassDefault(
+        "max_position_embeddings", 2_048, "GraniteMoeConfig", "granitemoe/configuration_granitemoe.py:65"
+    ),
+    "glm": ClassDefault("max_position_embeddings", 131_072, "GlmConfig", "glm/configuration_glm.py:64"),
+    "glm4": ClassDefault("max_position_embeddings", 131_072, "Glm4Config", "glm4/configuration_glm4.py:64"),
+    "glm4_moe": ClassDefault(
+        "max_position_embeddings", 131_072, "Glm4MoeConfig", "glm4_moe/configuration_glm4_moe.py:97"
+    ),
+    "exaone4": ClassDefault(
+        "max_position_embeddings", 2_048, "Exaone4Config", "exaone4/configuration_exaone4.py:85"
+    ),
+    "ernie4_5": ClassDefault(
+        "max_position_embeddings", 131_072, "Ernie4_5Config", "ernie4_5/configuration_ernie4_5.py:70"
+    ),
+    "ernie4_5_moe": ClassDefault(
+        "max_position_embeddings",
+        131_072,
+        "Ernie4_5_MoeConfig",
+        "ernie4_5_moe/configuration_ernie4_5_moe.py:100",
+    ),
+    "minimax": ClassDefault(
+        "max_position_embeddings", 131_072, "MiniMaxConfig", "minimax/configuration_minimax.py:93"
+    ),
+    "gpt_oss": ClassDefault(
+        "max_position_embeddings", 131_072, "GptOssConfig", "gpt_oss/configuration_gpt_oss.py:63"
+    ),
+    "smollm3": ClassDefault(
+        "max_position_embeddings", 32_768, "SmolLM3Config", "smollm3/configuration_smollm3.py:78"
+    ),
+    "seed_oss": ClassDefault(
+        "max_position_embeddings", 524_288, "SeedOssConfig", "seed_oss/configuration_seed_oss.py:68"
+    ),
+    "nemotron": ClassDefault(
+        "max_position_embeddings", 4_096, "NemotronConfig", "nemotron/configuration_nemotron.py:61"
+    ),
+    "stablelm": ClassDefault(
+        "max_position_embeddings", 4_096, "StableLmConfig", "stablelm/configuration_stablelm.py:51"
+    ),
+    "gpt2": ClassDefault("n_positions", 1_024, "GPT2Config", "gpt2/configuration_gpt2.py:78"),
+    "gptj": ClassDefault("n_positions", 2_048, "GPTJConfig", "gptj/configuration_gptj.py:68"),
+    "mpt": ClassDefault("max_seq_len", 2_048, "MptConfig", "mpt/configuration_mpt.py:123"),
+    "dbrx": ClassDefault("max_seq_len", 2_048, "DbrxConfig", "dbrx/configuration_dbrx.py:125"),
 }
 # The text sub-config's model_type when a multimodal config's text_config does not say it.
 TEXT_MODEL_TYPES = {"gemma3": "gemma3_text"}
@@ -243,8 +354,33 @@ def _class_default(config: Mapping[str, Any], text: Mapping[str, Any], prefix: s
     known = CONFIG_CLASS_DEFAULTS.get(model_type) if isinstance(model_type, str) else None
     if known is None:
         return None
-    key, value, cls = known
-    return value, f"{prefix}{key} (absent: transformers {cls} default)"
+    return known.value, f"{prefix}{known.key} (absent: transformers {known.cls} default)"
+
+
+#: vLLM's window when neither config.json, its configuration class nor the tokenizer declares any length
+#: (vllm/config/model.py ``_get_and_verify_max_len``: ``default_max_len = 2048`` and a logged warning)
+VLLM_DEFAULT_MAX_LEN = 2048
+#: the provenance of that assumed window starts with this; the listing warns on it (see assumed_window)
+ASSUMED_WINDOW_SOURCE = "no length declared: vLLM assumes"
+
+
+def assumed_window(source: str | None) -> bool:
+    """Whether a context-length provenance is vLLM's assumed default window, not a declared one."""
+    return source is not None and source.startswith("config.json") and ASSUMED_WINDOW_SOURCE in source
+
+
+def assumed_window_warning(length: int) -> str:
+    """The warning of a model listed with vLLM's assumed window (its config declares no length)."""
+    return (
+        f"context_length {length} is vLLM's assumed default: config.json, its transformers configuration class"
+        " and tokenizer_config.json declare no length (vLLM logs the same warning); confirm the served window"
+        " with context_length in the catalog"
+    )
+
+
+def _declares_a_broken_length(config: Mapping[str, Any], text: Mapping[str, Any]) -> bool:
+    """A length key with a value (not null) that is no usable length: vLLM fails or serves nonsense on it."""
+    return any(owner.get(key) is not None for owner in (text, config) for key in LENGTH_KEYS)
 
 
 def derive_context_length(
@@ -291,11 +427,18 @@ def _native_context_length(
             return Sourced(
                 tok_max, f"tokenizer_config.json model_max_length={tok_max} (config.json declares no length)"
             )
-        return None
+        if _declares_a_broken_length(config, text):
+            return None  # a length key holding a string, a non-positive number or a sentinel: refused
+        # vLLM: nothing declares a length (absent or null keys, no class default): it assumes 2048, warns,
+        # and still applies the rope scaling to it.
+        candidates = [(VLLM_DEFAULT_MAX_LEN, f"{ASSUMED_WINDOW_SOURCE} {VLLM_DEFAULT_MAX_LEN}")]
     base, base_key = min(candidates)
-    source = (
-        f"config.json {base_key}={base}" if "(absent" not in base_key else f"config.json {base_key}: {base}"
-    )
+    if ASSUMED_WINDOW_SOURCE in base_key:
+        source = f"config.json {base_key}"
+    elif "(absent" in base_key:
+        source = f"config.json {base_key}: {base}"
+    else:
+        source = f"config.json {base_key}={base}"
     if "gemma3" in _model_types(config, text):
         return Sourced(base, source + " (gemma3: rope scaling not applied)")
     rope_found = _rope_entries(text, prefix, config)
@@ -309,6 +452,8 @@ def _native_context_length(
         length, how = results.get("full_attention") or max(results.values(), key=lambda r: r[0])
     else:
         length, how = _scale(base, rope, text, rope_key)
+    if how and ASSUMED_WINDOW_SOURCE in base_key:
+        how += f" ({base_key})"
     return Sourced(length, f"config.json {how}" if how else source)
 
 
@@ -499,13 +644,18 @@ def derive_template_features(files: HubFiles) -> Sourced:
 
 def derive_facts(files: HubFiles) -> DerivedFacts:
     inputs, outputs = derive_modalities(files)
+    context_length = derive_context_length(files.config, files.tokenizer_config, files.sentence_bert_config)
+    warnings = (
+        (assumed_window_warning(context_length.value),)
+        if context_length is not None and assumed_window(context_length.source)
+        else ()
+    )
     return DerivedFacts(
-        context_length=derive_context_length(
-            files.config, files.tokenizer_config, files.sentence_bert_config
-        ),
+        context_length=context_length,
         input_modalities=inputs,
         output_modalities=outputs,
         template_features=derive_template_features(files),
+        warnings=warnings,
     )
 
 

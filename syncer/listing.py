@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncer.catalog import OVERRIDE_PRICE_KEYS, CatalogModel
-from syncer.derive import derive_category, display_name
+from syncer.derive import assumed_window, assumed_window_warning, derive_category, display_name
 from syncer.errors import CatalogIssue
 from syncer.formats import CATALOG_FEATURE_ALIASES, TIER_THRESHOLD_KEY, PricingKey, format_price
 from syncer.listing_v2 import country_codes, json_number, openrouter_v2_entry_of
@@ -155,7 +155,16 @@ def merge_model(
     native = facts.context_length if facts else None
     cap = model.context_length
     context_length: int | None
-    if native is None:
+    assumed = (
+        facts is not None and native is not None and assumed_window(facts.provenance.get("context_length"))
+    )
+    if assumed and cap is not None:
+        # vLLM serves the engine's max_model_len as given when nothing declares a length: the cap is the window.
+        context_length = cap
+        prov["context_length"] = (
+            f"catalog: context_length (the Hub config declares none; vLLM would assume {native}{at})"
+        )
+    elif native is None:
         context_length = cap
         prov["context_length"] = "catalog: context_length (the Hub config declares none)" if cap else "none"
     elif cap is None:
@@ -182,6 +191,8 @@ def merge_model(
                 "lower it, or set allow_context_above_native = true if you serve with your own rope scaling",
             )
         )
+    if assumed and cap is None and native is not None:
+        warnings.append(assumed_window_warning(native))
     if context_length is not None and model.max_output_length > context_length:
         issues.append(
             CatalogIssue(

@@ -174,7 +174,8 @@ def resolve_models(
             if facts.context_length is None and model.context_length is None:
                 raise HubDataError(
                     f"config.json at {facts.commit_sha[:7]} declares no usable context length "
-                    "(missing, null, non-integer or a no-limit sentinel); set context_length in the catalog"
+                    "(a length key holding a non-integer, a non-positive number or a no-limit sentinel); "
+                    "set context_length in the catalog"
                 )
             return facts
         except HubError as exc:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from syncer.derive import (
+    CONFIG_CLASS_DEFAULTS,
+    TRANSFORMERS_SOURCE,
+    VLLM_DEFAULT_MAX_LEN,
     DerivationError,
     HubFiles,
+    assumed_window,
     derive_category,
     derive_context_length,
+    derive_facts,
     derive_modalities,
     derive_template_features,
     display_name,
@@ -95,7 +101,8 @@ def test_smallest_length_key_wins() -> None:
 @pytest.mark.parametrize("bad", [None, 4096.0, "4096", True, 0, -1, int(1e30), 1e30, [4096]])
 def test_null_non_integer_non_positive_and_sentinel_values_are_ignored(bad: Any) -> None:
     assert _length({"max_position_embeddings": bad, "n_positions": 2048}) == 2048
-    assert _length({"max_position_embeddings": bad}) is None
+    # vLLM reads an explicit null as "not declared" and assumes its default window; anything else broken is refused
+    assert _length({"max_position_embeddings": bad}) == (VLLM_DEFAULT_MAX_LEN if bad is None else None)
 
 
 def test_model_max_length_in_the_model_config_overrides_the_minimum() -> None:
@@ -116,8 +123,8 @@ def test_tokenizer_model_max_length_only_when_the_config_has_no_length() -> None
     assert _length({"max_position_embeddings": 4096}, {"model_max_length": 2048}) == 4096
     result = derive_context_length({"hidden_size": 8}, tokenizer)
     assert result is not None and result.value == 131072 and "tokenizer_config.json" in result.source
-    assert _length({"hidden_size": 8}, {"model_max_length": int(1e30)}) is None
-    assert _length({"hidden_size": 8}) is None
+    assert _length({"hidden_size": 8}, {"model_max_length": int(1e30)}) == VLLM_DEFAULT_MAX_LEN
+    assert _length({"hidden_size": 8}) == VLLM_DEFAULT_MAX_LEN
 
 
 @pytest.mark.parametrize("key", ["sliding_window", "attention_chunk_size", "max_window_layers"])
@@ -461,4 +468,69 @@ def test_sentence_bert_max_seq_length_replaces_the_config_window() -> None:
 @pytest.mark.parametrize("bad", [None, "8192", -1, int(1e30)])
 def test_class_default_fills_only_an_absent_key_never_a_broken_one(bad: Any) -> None:
     assert _length({"model_type": "gemma2"}) == 8192
-    assert _length({"model_type": "gemma2", "max_position_embeddings": bad}) is None
+    # an explicit null is kept by transformers (no class default) and read as absent by vLLM: its default
+    expected = VLLM_DEFAULT_MAX_LEN if bad is None else None
+    assert _length({"model_type": "gemma2", "max_position_embeddings": bad}) == expected
+
+
+# -- transformers' class defaults and vLLM's assumed window ----------------------------------------------
+# Read by hand from transformers v5.24.0, src/transformers/models/<dir>/configuration_<dir>.py (the line of
+# each is in CONFIG_CLASS_DEFAULTS[...].source), independently of the table: a changed table value fails here.
+TRANSFORMERS_DEFAULTS = {
+    "llama": 2048, "mistral": 131072, "mixtral": 131072, "qwen2": 32768, "qwen2_moe": 32768,
+    "qwen3": 32768, "qwen3_moe": 32768, "gemma": 8192, "gemma2": 8192, "gemma3_text": 131072,
+    "phi3": 4096, "deepseek_v2": 2048, "deepseek_v3": 4096, "cohere": 8192, "cohere2": 8192,
+    "starcoder2": 4096, "falcon": 2048, "gpt_neox": 2048, "olmo2": 2048, "granite": 2048,
+    "glm4_moe": 131072, "gpt_oss": 131072, "gpt2": 1024, "mpt": 2048,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("model_type", "expected"), sorted(TRANSFORMERS_DEFAULTS.items()))
+def test_class_default_of_each_served_model_type(model_type: str, expected: int) -> None:
+    known = CONFIG_CLASS_DEFAULTS[model_type]
+    assert known.value == expected
+    directory = "gemma3" if model_type == "gemma3_text" else model_type
+    assert re.fullmatch(rf"{directory}/configuration_{directory}\.py:\d+", known.source), known.source
+    result = derive_context_length({"model_type": model_type, "hidden_size": 8})
+    assert result is not None and result.value == expected
+    assert f"transformers {known.cls} default" in result.source and not assumed_window(result.source)
+
+
+def test_every_class_default_names_its_file_and_line() -> None:
+    assert TRANSFORMERS_SOURCE.startswith("transformers v")
+    for model_type, known in CONFIG_CLASS_DEFAULTS.items():
+        assert re.fullmatch(r"[a-z0-9_]+/configuration_[a-z0-9_]+\.py:\d+", known.source), model_type
+        assert known.key in ("max_position_embeddings", "n_positions", "max_seq_len"), model_type
+        assert 0 < known.value < 10_000_000, model_type
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"model_type": "bloom", "n_layer": 24},  # BloomConfig has no length attribute (ALiBi)
+        {"model_type": "internlm2"},  # remote code: not a transformers class
+        {"model_type": "llama", "max_position_embeddings": None},  # an explicit null
+        {"model_type": "brand_new", "text_config": {"model_type": "brand_new_text"}},
+    ],
+)
+def test_nothing_declares_a_length_gives_vllms_assumed_window_with_a_warning(config: dict[str, Any]) -> None:
+    facts = derive_facts(HubFiles(config=config))
+    assert facts.context_length is not None and facts.context_length.value == VLLM_DEFAULT_MAX_LEN == 2048
+    assert assumed_window(facts.context_length.source)
+    assert len(facts.warnings) == 1
+    assert (
+        "vLLM's assumed default" in facts.warnings[0] and "context_length in the catalog" in facts.warnings[0]
+    )
+
+
+def test_assumed_window_still_takes_the_rope_scaling_and_broken_values_are_still_refused() -> None:
+    scaled = derive_context_length({"model_type": "bloom", "rope_scaling": {"type": "linear", "factor": 4}})
+    assert scaled is not None and scaled.value == 8192 and assumed_window(scaled.source)
+    assert derive_context_length({"model_type": "bloom", "seq_length": "2048"}) is None
+    declared = derive_facts(HubFiles(config={"model_type": "bloom", "seq_length": 2048}))
+    assert declared.warnings == () and not assumed_window(
+        declared.context_length.source if declared.context_length else None
+    )
+    # a sentence-transformers window replaces the assumed one: no warning
+    st = derive_facts(HubFiles(config={"model_type": "bloom"}, sentence_bert_config={"max_seq_length": 256}))
+    assert st.context_length is not None and st.context_length.value == 256 and st.warnings == ()
