@@ -17,7 +17,7 @@ from syncer.catalog import OVERRIDE_PRICE_KEYS, CatalogModel
 from syncer.derive import derive_category, display_name
 from syncer.errors import CatalogIssue
 from syncer.formats import CATALOG_FEATURE_ALIASES, TIER_THRESHOLD_KEY, PricingKey, format_price
-from syncer.listing_v2 import country_codes, json_number, openrouter_v2_entry_of
+from syncer.listing_v2 import country_codes, json_number, openrouter_v2_entry_of, v2_provenance
 from syncer.parameters import apply_overrides, house_parameters, reasoning_controls
 
 
@@ -205,7 +205,7 @@ def merge_model(
         }
         for o in model.pricing.overrides or ()
     ]
-    for key in ("input_cache_write", "internal_reasoning", "web_search", "overrides"):
+    for key in ("input_cache_write", "internal_reasoning", "web_search", "overrides"):  # flat: pricing
         if getattr(model.pricing, key) is not None:
             prov[f"pricing.{key}"] = f"{prov['pricing']}.{key}"
     if model.is_free and any(v != 0 for v in model.pricing.as_dict().values()):
@@ -323,6 +323,8 @@ def merge_model(
         if openrouter_entry is None
         else openrouter_v2_entry_of(model, openrouter_entry, catalog_entry["supported_parameters"])
     )
+    if openrouter_v2_entry is not None:
+        prov |= v2_provenance(openrouter_v2_entry, prov)
     return Merged(
         model_id=model.id,
         openrouter_v2_entry=openrouter_v2_entry,

@@ -152,7 +152,9 @@ def test_catalog_view_tiers_are_compared_tier_by_tier() -> None:
     )  # adding a tier keeps the base prices' names: pricing.prompt did not change
 
 
-def test_a_cache_write_typo_is_held_by_the_2_4_document(mirror, make_settings, monkeypatch, tmp_path) -> None:
+def test_a_cache_write_typo_is_held_by_the_2_4_document(
+    mirror, make_settings, monkeypatch, tmp_path, capsys
+) -> None:
     catalog, settings = _setup(tmp_path, mirror, make_settings, monkeypatch)
     phi = """
 [[models]]
@@ -172,6 +174,13 @@ pricing = {{ prompt = "0.000002", completion = "0.000012", input_cache_write = "
         "openrouter-v2.json: phi: pricing.input.text.cache_write moves from 0.0000025 to 0.00025 (more than 10x)"
     ]  # openrouter.json has no place for the price: only the 2.4 document shows the typo
     assert {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()} == published
+    capsys.readouterr()
+    assert main(["snapshot", "diff", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["openrouter_v2_diff"]["changed"] == [
+        {"model_id": "phi", "field": "pricing.input.text.cache_write", "old": "0.0000025", "new": "0.00025"}
+    ]
+    assert main(["snapshot", "diff"]) == 0
+    assert "openrouter-v2.json" in (out := capsys.readouterr().out) and "0.00025" in out
     assert run_sync(settings=settings, approve=True).exit_code == 0
     v2 = json.loads((settings.snapshot_dir / "openrouter-v2.json").read_text())
     phi_entry = next(e for e in v2["data"] if e["id"] == "phi")
