@@ -306,7 +306,12 @@ def merge_model(
         inputs=inputs,
         outputs=outputs,
         context_length=context_length,
-        pricing=pricing,
+        pricing=pricing
+        | {
+            k: format_price(v)
+            for k in ("input_cache_write", "internal_reasoning", "web_search")
+            if (v := getattr(model.pricing, k)) is not None
+        },
         tiers=[
             (o.min_prompt_tokens, {k: format_price(v) for k, v in o.prices().items()})
             for o in model.pricing.overrides or ()
