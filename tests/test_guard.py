@@ -150,6 +150,13 @@ def test_catalog_view_tiers_are_compared_tier_by_tier() -> None:
     assert diff_listings(_doc(untiered), _doc(tiered("0.000004"))).changed[0].field == (
         "pricing.above_prompt_tokens_200000.completion"
     )  # adding a tier keeps the base prices' names: pricing.prompt did not change
+    cached = {"id": "a", "pricing": {"prompt": "0.1", "completion": "0.2", "input_cache_write": "0.1"}}
+    uncached = {"id": "a", "pricing": {"prompt": "0.1", "completion": "0.2", "input_cache_write": "0"}}
+    assert suspicious(
+        diff_listings(_doc(cached), _doc(uncached)), old_count=0, still_flagged=(), max_removed_share=1.0
+    ) == [
+        "a: pricing.input_cache_write moves from 0.1 to 0 (to/from zero)"
+    ]  # a catalog-only model's new price
 
 
 def test_a_cache_write_typo_is_held_by_the_2_4_document(
