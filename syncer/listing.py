@@ -17,7 +17,7 @@ from syncer.catalog import OVERRIDE_PRICE_KEYS, CatalogModel
 from syncer.derive import assumed_window, assumed_window_warning, derive_category, display_name
 from syncer.errors import CatalogIssue
 from syncer.formats import CATALOG_FEATURE_ALIASES, TIER_THRESHOLD_KEY, PricingKey, format_price
-from syncer.listing_v2 import country_codes, json_number, openrouter_v2_entry_of
+from syncer.listing_v2 import country_codes, json_number, openrouter_v2_entry_of, v2_provenance
 from syncer.parameters import apply_overrides, house_parameters, reasoning_controls
 
 
@@ -216,7 +216,7 @@ def merge_model(
         }
         for o in model.pricing.overrides or ()
     ]
-    for key in ("input_cache_write", "internal_reasoning", "web_search", "overrides"):
+    for key in ("input_cache_write", "internal_reasoning", "web_search", "overrides"):  # flat: pricing
         if getattr(model.pricing, key) is not None:
             prov[f"pricing.{key}"] = f"{prov['pricing']}.{key}"
     if model.is_free and any(v != 0 for v in model.pricing.as_dict().values()):
@@ -317,7 +317,12 @@ def merge_model(
         inputs=inputs,
         outputs=outputs,
         context_length=context_length,
-        pricing=pricing,
+        pricing=pricing
+        | {
+            k: format_price(v)
+            for k in ("input_cache_write", "internal_reasoning", "web_search")
+            if (v := getattr(model.pricing, k)) is not None
+        },
         tiers=[
             (o.min_prompt_tokens, {k: format_price(v) for k, v in o.prices().items()})
             for o in model.pricing.overrides or ()
@@ -334,6 +339,8 @@ def merge_model(
         if openrouter_entry is None
         else openrouter_v2_entry_of(model, openrouter_entry, catalog_entry["supported_parameters"])
     )
+    if openrouter_v2_entry is not None:
+        prov |= v2_provenance(openrouter_v2_entry, prov)
     return Merged(
         model_id=model.id,
         openrouter_v2_entry=openrouter_v2_entry,

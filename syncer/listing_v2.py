@@ -229,3 +229,84 @@ def openrouter_v2_entry_of(
     if model.compliance:
         entry["compliance"] = dict(model.compliance)
     return entry
+
+
+#: where a 2.4 entry's provenance lives: ``prov[V2_PROVENANCE_PREFIX + key]`` (else the flat key's)
+V2_PROVENANCE_PREFIX = "openrouter-v2."
+#: each 2.4 price type and the catalog price key it comes from
+PRICE_KEYS = {
+    ("prompt", "token"): "prompt",
+    ("cached_prompt", "token"): "input_cache_read",
+    ("cache_write", "token"): "input_cache_write",
+    ("prompt", "image"): "image",
+    ("completion", "token"): "completion",
+    ("internal_reasoning", "token"): "internal_reasoning",
+    ("request", "request"): "request",
+    ("web_search", "search"): "web_search",
+}
+
+
+def _price_sources(prices: Sequence[Mapping[str, Any]], prov: Mapping[str, str]) -> list[str]:
+    base = prov.get("pricing", "catalog: pricing")
+    words: list[str] = []
+    for item in prices:
+        key = PRICE_KEYS.get((str(item.get("type")), str(item.get("unit"))), str(item.get("type")))
+        where = prov.get(f"pricing.{key}", f"{base}.{key}")
+        if "utc_start" in item:
+            where = f"{prov.get('pricing.overrides', f'{base}.overrides')} (window)"
+        word = f"{item.get('type')}/{item.get('unit')}: {where}"
+        if item.get("overrides"):
+            word += f", tiers: {prov.get('pricing.overrides', f'{base}.overrides')}"
+        if word not in words:
+            words.append(word)
+    return words
+
+
+def _capacity_sources(items: Sequence[Mapping[str, Any]], prov: Mapping[str, str]) -> list[str]:
+    keys = {
+        "prompt": "prompt_tokens_per_minute",
+        "completion": "completion_tokens_per_minute",
+        "request": "requests_per_minute",
+        "concurrency": "concurrency",
+    }
+    base = prov.get("capacity", "catalog: capacity")
+    return [f"capacity {c.get('type')}: {base}.{keys.get(str(c.get('type')), c.get('type'))}" for c in items]
+
+
+def v2_provenance(entry: Mapping[str, Any], prov: Mapping[str, str]) -> dict[str, str]:
+    """Where each field of a 2.4 entry came from, for the fields whose source is not the flat field of the
+    same name: the typed modalities (their limits, prices, parameters and capacity), the root prices and
+    capacity, the regions, the schema version. Keys are ``openrouter-v2.<field>``."""
+    out: dict[str, str] = {"schema_version": f'constant: "{SCHEMA_VERSION}" (OpenRouter provider document)'}
+    inputs = []
+    for modality in entry.get("input_modalities", ()):
+        words = [f"{modality['type']}: {prov.get('input_modalities', 'unrecorded')}"]
+        if "supported_inputs" in modality:
+            words.append(f"max_context_length: {prov.get('context_length', 'unrecorded')}")
+        words += _price_sources(modality.get("pricing", ()), prov)
+        words += _capacity_sources(modality.get("capacity", ()), prov)
+        inputs.append("; ".join(words))
+    out["input_modalities"] = " | ".join(inputs)
+    outputs = []
+    for modality in entry.get("output_modalities", ()):
+        words = [f"{modality['type']}: {prov.get('output_modalities', 'unrecorded')}"]
+        if "max_length" in modality:
+            words.append(f"max_length: {prov.get('max_output_length', 'unrecorded')}")
+        if modality.get("supported_parameters"):
+            words.append(
+                f"supported_parameters: {prov.get('supported_parameters', 'unrecorded')}"
+                f"; features as booleans: {prov.get('supported_features', 'unrecorded')}"
+            )
+        if "streaming" in modality:
+            words.append("streaming: constant: true (every text output streams)")
+        words += _price_sources(modality.get("pricing", ()), prov)
+        words += _capacity_sources(modality.get("capacity", ()), prov)
+        outputs.append("; ".join(words))
+    out["output_modalities"] = " | ".join(outputs)
+    if "pricing" in entry:
+        out["pricing"] = "; ".join(_price_sources(entry["pricing"], prov))
+    if "capacity" in entry:
+        out["capacity"] = "; ".join(_capacity_sources(entry["capacity"], prov))
+    if any("region" in d for d in entry.get("datacenters", ())):
+        out["datacenters"] = f"{prov.get('datacenters', 'unrecorded')} (country codes and regions)"
+    return {V2_PROVENANCE_PREFIX + key: value for key, value in out.items()}

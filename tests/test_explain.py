@@ -61,7 +61,8 @@ def test_explain_covers_every_field_of_every_catalog_model(synced: Path, capsys)
         for key in openrouter_entry or {}:
             assert (key, "openrouter") in explained or (key, "both") in explained, (model_id, key)
         for f in fields:
-            entry = catalog_entry if f["view"] == "catalog" else openrouter_entry
+            views = {"catalog": catalog_entry, "openrouter-v2": _entry(synced, "openrouter-v2", model_id)}
+            entry = views.get(f["view"], openrouter_entry)
             assert entry is not None and entry[f["field"]] == f["value"], (model_id, f)
             assert f["source"] != "unrecorded", (model_id, f["field"])
             assert f["source_kind"] in {"hub", "catalog", "defaults", "built-in default", "derived", "constant",
@@ -77,6 +78,77 @@ def test_explain_covers_every_field_of_every_catalog_model(synced: Path, capsys)
         text = capsys.readouterr().out
         for key in catalog_entry:
             assert re.search(rf"^{re.escape(key)}\s", text, re.MULTILINE), (model_id, key)
+
+
+NEW_KEYS_CATALOG = PROJECT_ROOT / "tests" / "fixtures" / "openrouter" / "catalog-new-keys.toml"
+
+
+@pytest.fixture
+def synced_new_keys(database_url, mirror, tmp_path, monkeypatch, capsys) -> Path:
+    snapshots = tmp_path / "snapshots"
+    for name, value in {
+        "SYNCER_DATABASE_URL": database_url,
+        "SYNCER_SNAPSHOT_DIR": str(snapshots),
+        "SYNCER_CATALOG": str(NEW_KEYS_CATALOG),
+        "HF_ENDPOINT": mirror.url,
+        "HF_HUB_CACHE": str(tmp_path / "hf-cache"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["sync", "now", "--wait", "120"]) == 0
+    capsys.readouterr()
+    return snapshots
+
+
+def test_explain_names_the_source_of_every_issue_16_value(synced_new_keys: Path, capsys) -> None:
+    """The example catalog that uses every new key: every field of the 2.4 entry is explained (its own row,
+    or the flat row of the same value), and each new value names the catalog or [defaults] key it came from."""
+    models = [m["id"] for m in tomllib.loads(NEW_KEYS_CATALOG.read_text())["models"]]
+    by_model = {}
+    for model_id in models:
+        explanation = _explain(model_id, capsys)
+        v2 = _entry(synced_new_keys, "openrouter-v2", model_id)
+        flat = _entry(synced_new_keys, "openrouter", model_id)
+        assert v2 is not None and flat is not None and explanation["in_openrouter_v2_view"]
+        rows = {(f["field"], f["view"]): f for f in explanation["fields"]}
+        for key, value in v2.items():
+            row = rows.get((key, "openrouter-v2")) or rows.get((key, "openrouter")) or rows.get((key, "both"))
+            assert row is not None and row["value"] == value, (model_id, key)
+            assert "unrecorded" not in row["source"], (model_id, key, row["source"])
+        by_model[model_id] = {(f["field"], f["view"]): f["source"] for f in explanation["fields"]}
+        assert main(["explain", model_id]) == 0
+        assert "openrouter-v2" in capsys.readouterr().out
+
+    tiered = by_model["tiered"]
+    inputs = tiered[("input_modalities", "openrouter-v2")]
+    assert "cache_write/token: catalog: pricing.input_cache_write" in inputs
+    assert "cached_prompt/token: catalog: pricing.input_cache_read" in inputs
+    assert "tiers: catalog: pricing.overrides" in inputs
+    assert "max_context_length: hub: config.json" in inputs
+    assert "capacity prompt: defaults: capacity.prompt_tokens_per_minute" in inputs
+    outputs = tiered[("output_modalities", "openrouter-v2")]
+    assert "internal_reasoning/token: catalog: pricing.internal_reasoning" in outputs
+    assert "max_length: defaults: max_output_length" in outputs
+    assert "capacity completion: defaults: capacity.completion_tokens_per_minute" in outputs
+    assert tiered[("pricing", "openrouter-v2")] == (
+        "request/request: catalog: pricing.request; web_search/search: catalog: pricing.web_search"
+    )
+    assert tiered[("capacity", "openrouter-v2")] == (
+        "capacity request: defaults: capacity.requests_per_minute; capacity concurrency: defaults: capacity.concurrency"
+    )
+    assert tiered[("datacenters", "openrouter-v2")] == "defaults: datacenters (country codes and regions)"
+    assert tiered[("compliance", "openrouter-v2")] == "defaults: compliance"
+    assert tiered[("tokenizer", "openrouter-v2")] == "defaults: tokenizer"
+    assert tiered[("schema_version", "openrouter-v2")].startswith('constant: "2.4"')
+    assert tiered[("capacity_tpm", "openrouter")] == "defaults: capacity.prompt_tokens_per_minute"
+    assert tiered[("pricing", "openrouter")] == "catalog: pricing; tiers/windows: catalog: pricing.overrides"
+    assert tiered[("pricing", "catalog")] == "catalog: pricing; tiers/windows: catalog: pricing.overrides"
+    windowed = by_model["windowed"]
+    assert (
+        "prompt/token: catalog: pricing.overrides (window)" in windowed[("input_modalities", "openrouter-v2")]
+    )
+    assert windowed[("discount_to_user", "both")] == "catalog: discount_to_user"
+    assert by_model["free"][("is_free", "both")] == "catalog: is_free"
+    assert "prompt/image: catalog: pricing.image" in by_model["vision"][("input_modalities", "openrouter-v2")]
 
 
 def test_yarn_context_length_names_file_key_factor_and_commit(synced: Path, capsys) -> None:

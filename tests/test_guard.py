@@ -9,7 +9,7 @@ import pytest
 from catalogs import TWO_MODELS, catalog_toml
 
 from syncer.cli import main
-from syncer.publish.guard import diff_listings, suspicious
+from syncer.publish.guard import diff_listings, diff_v2_prices, suspicious, v2_prices
 from syncer.sync import run_sync
 
 
@@ -70,6 +70,130 @@ def test_removals() -> None:
         diff_listings(old, one_gone), old_count=20, still_flagged=["m00"], max_removed_share=0.1
     )
     assert reasons and "m00" in reasons[0]
+
+
+def _v2(
+    model_id: str, *, cache_write: str | None = "0.0000025", tier: str | None = None, web: str | None = None
+) -> dict:
+    """A 2.4 entry as openrouter_v2_entry_of writes it: a text input with prompt and cache-write prices."""
+    write: dict = {"type": "cache_write", "unit": "token", "cost_usd": cache_write}
+    if tier is not None:
+        write["overrides"] = [{"when": {"prompt_tokens": {"gte": 200001}}, "cost_usd": tier}]
+    prices = [{"type": "prompt", "unit": "token", "cost_usd": "0.000002"}] + ([write] if cache_write else [])
+    entry: dict = {
+        "id": model_id,
+        "input_modalities": [{"type": "text", "pricing": prices}],
+        "output_modalities": [
+            {
+                "type": "text",
+                "pricing": [{"type": "internal_reasoning", "unit": "token", "cost_usd": "0.000012"}],
+            }
+        ],
+    }
+    if web is not None:
+        entry["pricing"] = [{"type": "web_search", "unit": "search", "cost_usd": web}]
+    return entry
+
+
+def test_v2_prices_names_each_2_4_only_price_by_its_identity() -> None:
+    assert v2_prices(_v2("a", tier="0.000005", web="0.01")) == {
+        "pricing.input.text.cache_write": "0.0000025",
+        "pricing.input.text.cache_write.prompt_tokens_gte_200001": "0.000005",
+        "pricing.output.text.internal_reasoning": "0.000012",
+        "pricing.root.web_search": "0.01",
+    }  # the prompt price is the flat listing's, watched there
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        (
+            _v2("a"),
+            _v2("a", cache_write="0.00025"),
+            "cache_write moves from 0.0000025 to 0.00025 (more than 10x)",
+        ),
+        (_v2("a"), _v2("a", cache_write="0.0000025"), None),
+        (_v2("a"), _v2("a", cache_write="0.000025"), None),  # exactly 10x is allowed
+        (
+            _v2("a"),
+            _v2("a", cache_write=None),
+            "cache_write moves from 0.0000025 to 0 (to/from zero)",
+        ),  # unbilled
+        (_v2("a"), _v2("a", web="0.01"), "web_search moves from 0 to 0.01 (to/from zero)"),  # newly billed
+        (_v2("a", tier="0.000003"), _v2("a", tier="0.0003"), "prompt_tokens_gte_200001 moves from 0.000003"),
+        (_v2("a", tier="0.000003"), _v2("a"), None),  # a tier dropped: the base price applies again
+    ],
+)
+def test_2_4_only_prices_are_watched(old: dict, new: dict, reason: str | None) -> None:
+    reasons = suspicious(
+        diff_v2_prices(_doc(old), _doc(new)), old_count=0, still_flagged=(), max_removed_share=1.0
+    )
+    if reason is None:
+        assert reasons == []
+    else:
+        assert len(reasons) == 1 and reason in reasons[0] and reasons[0].startswith("a: pricing."), reasons
+
+
+def test_catalog_view_tiers_are_compared_tier_by_tier() -> None:
+    def tiered(top: str) -> dict:
+        base = {"prompt": "0.000002", "completion": "0.000012"}
+        return {"id": "a", "pricing": [base, {**base, "prompt": top, "above_prompt_tokens": 200000}]}
+
+    reasons = suspicious(
+        diff_listings(_doc(tiered("0.000004")), _doc(tiered("0.0004"))),
+        old_count=0, still_flagged=(), max_removed_share=1.0,
+    )  # fmt: skip
+    assert reasons == [
+        "a: pricing.above_prompt_tokens_200000.prompt moves from 0.000004 to 0.0004 (more than 10x)"
+    ]
+    untiered = {"id": "a", "pricing": {"prompt": "0.000002", "completion": "0.000012"}}
+    assert diff_listings(_doc(untiered), _doc(tiered("0.000004"))).changed[0].field == (
+        "pricing.above_prompt_tokens_200000.completion"
+    )  # adding a tier keeps the base prices' names: pricing.prompt did not change
+    cached = {"id": "a", "pricing": {"prompt": "0.1", "completion": "0.2", "input_cache_write": "0.1"}}
+    uncached = {"id": "a", "pricing": {"prompt": "0.1", "completion": "0.2", "input_cache_write": "0"}}
+    assert suspicious(
+        diff_listings(_doc(cached), _doc(uncached)), old_count=0, still_flagged=(), max_removed_share=1.0
+    ) == [
+        "a: pricing.input_cache_write moves from 0.1 to 0 (to/from zero)"
+    ]  # a catalog-only model's new price
+
+
+def test_a_cache_write_typo_is_held_by_the_2_4_document(
+    mirror, make_settings, monkeypatch, tmp_path, capsys
+) -> None:
+    catalog, settings = _setup(tmp_path, mirror, make_settings, monkeypatch)
+    phi = """
+[[models]]
+id = "phi"
+hugging_face_id = "microsoft/phi-4"
+openrouter = {{ slug = "microsoft/phi-4" }}
+pricing = {{ prompt = "0.000002", completion = "0.000012", input_cache_write = "{write}", web_search = "0.01" }}
+"""
+    catalog.write_text(catalog_toml(TWO_MODELS) + phi.format(write="0.0000025"))
+    assert run_sync(settings=settings).exit_code == 0
+    published = {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()}
+
+    catalog.write_text(catalog_toml(TWO_MODELS) + phi.format(write="0.00025"))  # a typo: 100x
+    report = run_sync(settings=settings)
+    assert report.exit_code == 1
+    assert report.held_reasons == [
+        "openrouter-v2.json: phi: pricing.input.text.cache_write moves from 0.0000025 to 0.00025 (more than 10x)"
+    ]  # openrouter.json has no place for the price: only the 2.4 document shows the typo
+    assert {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()} == published
+    capsys.readouterr()
+    assert main(["snapshot", "diff", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["openrouter_v2_diff"]["changed"] == [
+        {"model_id": "phi", "field": "pricing.input.text.cache_write", "old": "0.0000025", "new": "0.00025"}
+    ]
+    assert main(["snapshot", "diff"]) == 0
+    assert "openrouter-v2.json" in (out := capsys.readouterr().out) and "0.00025" in out
+    assert run_sync(settings=settings, approve=True).exit_code == 0
+    v2 = json.loads((settings.snapshot_dir / "openrouter-v2.json").read_text())
+    phi_entry = next(e for e in v2["data"] if e["id"] == "phi")
+    assert {p["type"]: p["cost_usd"] for p in phi_entry["input_modalities"][0]["pricing"]}[
+        "cache_write"
+    ] == "0.00025"
 
 
 def _setup(tmp_path: Path, mirror, make_settings, monkeypatch, database_url: str | None = None):
@@ -186,9 +310,7 @@ pricing = {{ prompt = "{price}", completion = "0.2" }}
     catalog.write_text(catalog_toml(TWO_MODELS) + catalog_only.format(price="0"))  # to zero
     report = run_sync(settings=settings)
 
-    assert report.held_reasons == [
-        "catalog view: llava: pricing.prompt.amount moves from 0.1 to 0 (to/from zero)"
-    ]
+    assert report.held_reasons == ["catalog view: llava: pricing.prompt moves from 0.1 to 0 (to/from zero)"]
     assert {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()} == published
     assert run_sync(settings=settings, approve=True).exit_code == 0
 
@@ -292,10 +414,10 @@ pricing = {{ prompt = "{price}", completion = "0.2" }}
     capsys.readouterr()
     assert main(["snapshot", "diff"]) == 0
     out = capsys.readouterr().out
-    assert "catalog view" in out and "llava" in out and "pricing.prompt.amount" in out
+    assert "catalog view" in out and "llava" in out and "pricing.prompt" in out
     assert main(["snapshot", "diff", "--json"]) == 0
     changed = json.loads(capsys.readouterr().out)["catalog_diff"]["changed"]
-    assert {"model_id": "llava", "field": "pricing.prompt.amount", "old": "0.1", "new": "0"} in changed
+    assert {"model_id": "llava", "field": "pricing.prompt", "old": "0.1", "new": "0"} in changed
 
 
 def test_context_more_than_doubling_is_held_like_halving() -> None:

@@ -388,6 +388,16 @@ def test_every_new_key_agrees_across_the_three_views() -> None:
                 assert identity not in prices  # no zero-stuffing
             else:
                 assert prices[identity]["cost_usd"] == flat_price
+        cat_pricing = cat[f["id"]]["pricing"]
+        cat_base = cat_pricing[0] if isinstance(cat_pricing, list) else cat_pricing
+        both = names | {
+            ("cache_write", "token"): "input_cache_write",
+            ("internal_reasoning", "token"): "internal_reasoning",
+            ("web_search", "search"): "web_search",
+        }
+        for identity, key in both.items():  # the catalog view lists every billed price of the 2.4 document
+            if identity in prices:
+                assert cat_base[key] == prices[identity]["cost_usd"], (f["id"], key)
         if "text" in outs:
             assert (
                 outs["text"]["max_length"]["value"]
@@ -431,6 +441,9 @@ def test_every_new_key_agrees_across_the_three_views() -> None:
         {"type": "request", "unit": "request", "cost_usd": "0.001"},
         {"type": "web_search", "unit": "search", "cost_usd": "0.01"},
     ]
+    catalog_tiered = cat["tiered"]["pricing"]
+    assert [t.get("above_prompt_tokens") for t in catalog_tiered] == [None, 128000, 200000]
+    assert catalog_tiered[0]["input_cache_write"] == "0.0000025" and catalog_tiered[2]["web_search"] == "0.01"
     assert (
         "input_cache_write" not in flat_by_id["tiered"]["pricing"]
         and "web_search" not in flat_by_id["tiered"]["pricing"]

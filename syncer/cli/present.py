@@ -372,6 +372,11 @@ def format_diff(result: Mapping[str, Any]) -> str:
     if catalog_diff and (catalog_diff["added"] or catalog_diff["removed"] or catalog_diff["changed"]):
         lines.append("catalog view (catalog.json):")
         lines += _diff_lines(catalog_diff)
+    v2_diff = result.get("openrouter_v2_diff")
+    if v2_diff and v2_diff["changed"]:
+        lines.append("prices only the 2.4 document lists (openrouter-v2.json):")
+        lines.append(table(("model", "price", "old", "new"),
+                           [(c["model_id"], c["field"], c["old"], c["new"]) for c in v2_diff["changed"]]))  # fmt: skip
     if result["state"] == "pending":
         lines.append("publish exactly this with `syncer sync now --approve`; a run that produces anything else "
                      "is held again")  # fmt: skip

@@ -107,6 +107,10 @@ PRICE_UNITS: dict[str, str] = {
     PricingKey.IMAGE: "USD per input image",
     PricingKey.REQUEST: "USD per request",
     PricingKey.INPUT_CACHE_READ: "USD per cached input token",
+    # the catalog's prices the flat OpenRouter format has no place for (its 2.4 document has them)
+    "input_cache_write": "USD per token written to the prompt cache",
+    "internal_reasoning": "USD per reasoning token billed apart from completion",
+    "web_search": "USD per web search",
 }
 
 

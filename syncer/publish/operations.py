@@ -11,7 +11,7 @@ from typing import Any
 
 from syncer import snapshot as snap
 from syncer.errors import ConfigError, PublishError
-from syncer.publish.guard import diff_listings
+from syncer.publish.guard import diff_listings, diff_v2_prices
 from syncer.publish.publisher import parse_or_none, republish
 from syncer.settings import Settings
 from syncer.states import SnapshotState
@@ -21,7 +21,8 @@ from syncer.store.models import PublishedSnapshot
 
 def snapshot_diff(*, settings: Settings) -> dict[str, Any]:
     """The held change if one is pending, else what the last publish changed. ``diff`` is the OpenRouter
-    view's; ``catalog_diff`` the catalog view's (a hold on a model only the catalog view lists shows there)."""
+    view's; ``catalog_diff`` the catalog view's (a hold on a model only the catalog view lists shows there);
+    ``openrouter_v2_diff`` the prices only the 2.4 document lists, by pricing identity (pending only)."""
     with Store.open(settings.database_url, create=False) as store:
         store.check_schema()
         pending = store.pending_held()
@@ -35,10 +36,20 @@ def snapshot_diff(*, settings: Settings) -> dict[str, Any]:
             ).as_dict()
             for name, row in pending.items()
         }
+        v2_row = pending.get(snap.OPENROUTER_V2)
+        v2_diff = (
+            None
+            if v2_row is None
+            else diff_v2_prices(
+                parse_or_none(snap.read_current(settings.snapshot_dir, snap.OPENROUTER_V2)),
+                parse_or_none(v2_row.content),
+            ).as_dict()
+        )
         return {"state": "pending", "snapshot_id": held.id,
                 "snapshot_ids": {name: row.id for name, row in pending.items()},
                 "reasons": (held.note or "").split("; "),
-                "diff": diffs.get(snap.OPENROUTER), "catalog_diff": diffs.get(snap.CATALOG)}  # fmt: skip
+                "diff": diffs.get(snap.OPENROUTER), "catalog_diff": diffs.get(snap.CATALOG),
+                "openrouter_v2_diff": v2_diff}  # fmt: skip
     published = [r for r in rows if r.status in SnapshotState.live()]
     if not published:
         return {"state": "none", "diff": None, "catalog_diff": None}

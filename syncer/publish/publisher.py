@@ -18,7 +18,7 @@ from typing import Any
 
 from syncer import snapshot as snap
 from syncer.listing import Merged, catalog_document, openrouter_document, openrouter_v2_document
-from syncer.publish.guard import ListingDiff, diff_listings, suspicious
+from syncer.publish.guard import ListingDiff, diff_listings, diff_v2_prices, suspicious
 from syncer.states import SnapshotState
 from syncer.store import SnapshotRecord
 
@@ -139,7 +139,21 @@ def _guard_reasons(
     reasons += _catalog_view_reasons(
         folder, views.documents[snap.CATALOG], in_openrouter=set(_ids(current_doc))
     )
+    if snap.OPENROUTER_V2 in views.documents:
+        reasons += _v2_reasons(folder, views.documents[snap.OPENROUTER_V2])
     return reasons
+
+
+def _v2_reasons(folder: Path, v2_doc: dict[str, Any]) -> list[str]:
+    """Price rules for the prices only the 2.4 document lists (cache writes, reasoning tokens, web search):
+    the flat diff watches every other price, and the flat view's models are the 2.4 document's."""
+    current = parse_or_none(snap.read_current(folder, snap.OPENROUTER_V2))
+    if current is None:
+        return []  # nothing published in 2.4 yet (first run, or after an upgrade): nothing to compare
+    reasons = suspicious(
+        diff_v2_prices(current, v2_doc), old_count=0, still_flagged=(), max_removed_share=1.0
+    )
+    return [f"{snap.FILE_NAMES[snap.OPENROUTER_V2]}: {reason}" for reason in reasons]
 
 
 def _catalog_view_reasons(folder: Path, catalog_doc: dict[str, Any], *, in_openrouter: set[str]) -> list[str]:
