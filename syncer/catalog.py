@@ -73,13 +73,20 @@ def _price(value: object) -> Decimal:
             f"price must be a quoted decimal string, got the TOML {type(value).__name__} {value!r}: "
             "TOML numbers are binary floats and cannot hold prices such as 0.00000009 exactly"
         )
-    return parse_price(value)
+    parsed = _PRICES.get(value)
+    if parsed is None:  # a catalog repeats few distinct prices: parse each once (errors are never cached)
+        parsed = _PRICES[value] = parse_price(value)
+    return parsed
 
 
+_PRICES: dict[str, Decimal] = {}  # Decimal is immutable, so one parsed value serves every model
 Price = Annotated[Decimal, BeforeValidator(_price)]
 
 
 def _country(value: object) -> CountryCode:
+    code = _COUNTRIES.get(value) if isinstance(value, str) else None
+    if code is not None:  # the common case: one dict lookup instead of a set test and an enum call
+        return code
     if not isinstance(value, str) or value not in ISO_COUNTRY_CODES:
         hint = (
             " (codes are upper case)" if isinstance(value, str) and value.upper() in ISO_COUNTRY_CODES else ""
@@ -88,6 +95,7 @@ def _country(value: object) -> CountryCode:
     return CountryCode(value)
 
 
+_COUNTRIES: dict[str, CountryCode] = {c: CountryCode(c) for c in ISO_COUNTRY_CODES}
 Country = Annotated[CountryCode, BeforeValidator(_country)]
 
 
@@ -207,8 +215,17 @@ class Datacenter(BaseModel):
 
 
 def _datacenter(value: object) -> object:
-    # a bare code is checked here, so its problem is named datacenters.N as before regions existed
-    return {"country_code": _country(value)} if isinstance(value, str) else value
+    # a bare code is checked here, so its problem is named datacenters.N as before regions existed; its
+    # Datacenter is built once per code and shared (frozen; pydantic does not revalidate model instances)
+    if not isinstance(value, str):
+        return value
+    datacenter = _BARE_DATACENTERS.get(value)
+    if datacenter is None:
+        datacenter = _BARE_DATACENTERS[value] = Datacenter(country_code=_country(value))
+    return datacenter
+
+
+_BARE_DATACENTERS: dict[str, Datacenter] = {}
 
 
 DatacenterItem = Annotated[Datacenter, BeforeValidator(_datacenter)]
