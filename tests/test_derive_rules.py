@@ -372,7 +372,8 @@ def test_template_hints_tools_and_reasoning() -> None:
     files = HubFiles(
         config={}, chat_template="{% if tools %}...{% endif %}{% if enable_thinking %}<think>{% endif %}"
     )
-    assert derive_template_features(files).value == ("tools", "reasoning")
+    # the template reads enable_thinking: reasoning, and its switch as a control hint (issue 14)
+    assert derive_template_features(files).value == ("tools", "reasoning", "enable_thinking")
     assert derive_template_features(files).source == "chat_template.jinja"
     plain = HubFiles(config={}, chat_template="{% for m in messages %}{{ m.content }}{% endfor %}")
     assert derive_template_features(plain).value == ()

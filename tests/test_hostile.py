@@ -179,7 +179,7 @@ def _fill(folder: Path) -> None:
 
 def test_a_full_disk_mid_publish_renames_nothing_and_commits_nothing(world, full_disk) -> None:
     from syncer.errors import PublishError
-    from syncer.snapshot import content_hash
+    from syncer.snapshot import FILE_NAMES, content_hash
     from syncer.store import Store
 
     _, _, settings = world
@@ -198,7 +198,8 @@ def test_a_full_disk_mid_publish_renames_nothing_and_commits_nothing(world, full
     assert {p.name: p.read_bytes() for p in settings.snapshot_dir.iterdir()} == before
     with Store.open(settings.database_url) as store:
         assert store.load_prices() == prices_before, "no new row committed for files that are not live"
+        names = {file_name: key for key, file_name in FILE_NAMES.items()}
         for name, data in before.items():
-            key = "openrouter" if name == "openrouter.json" else "catalog"
+            key = names[name]
             assert store.latest_live_hash(key) == content_hash(data), "what is live is recorded"
         assert store.last_run(finished=True).outcome == "error"

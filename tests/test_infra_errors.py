@@ -70,8 +70,8 @@ def test_a_postgresql_connection_lost_mid_transaction_records_the_run_as_error(
     real_make_engine = schema.make_engine
     killed: list[int] = []
 
-    def make_engine(target: str) -> sa.Engine:
-        engine = real_make_engine(target)
+    def make_engine(target: str, **options: bool) -> sa.Engine:
+        engine = real_make_engine(target, **options)
 
         @sa.event.listens_for(engine, "before_cursor_execute")
         def kill(conn, cursor, statement, parameters, context, executemany) -> None:

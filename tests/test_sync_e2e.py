@@ -80,7 +80,7 @@ def test_full_sync_publishes_valid_snapshots_on_every_database(database_url, mir
     engine.dispose()
     assert sha is not None and len(sha) == 40
     assert (run.outcome, run.synced, run.failed) == ("ok", 6, 0)
-    assert published == 2
+    assert published == 3  # openrouter.json, openrouter-v2.json, catalog.json
 
 
 def test_prices_reach_the_database_exactly(database_url, mirror, make_settings):
@@ -116,7 +116,7 @@ def test_second_run_is_byte_identical_and_downloads_nothing(mirror, make_setting
 
     second = {n: (settings.snapshot_dir / f).read_bytes() for n, f in snapshot.FILE_NAMES.items()}
     assert second == first
-    assert report.changed == {"openrouter": False, "catalog": False}
+    assert report.changed == {"openrouter": False, "openrouter-v2": False, "catalog": False}
     assert {o.status for o in report.outcomes} == {"unchanged"}
     kinds = [r["kind"] for r in mirror.requests()]
     assert kinds.count("resolve") == 0, "configs are fetched at the commit sha and served from the cache"
@@ -216,7 +216,7 @@ def test_missing_snapshot_folder_parent_is_created(mirror, make_settings, tmp_pa
     settings = make_settings(database_url=f"sqlite:///{tmp_path / 'x' / 'db.sqlite'}", endpoint=mirror.url,
                              snapshot_dir=deep)  # fmt: skip
     assert run_sync(settings=settings).exit_code == 0
-    assert sorted(p.name for p in deep.iterdir()) == ["catalog.json", "openrouter.json"]
+    assert sorted(p.name for p in deep.iterdir()) == ["catalog.json", "openrouter-v2.json", "openrouter.json"]
     shutil.rmtree(deep)
 
 
