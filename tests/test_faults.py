@@ -210,7 +210,6 @@ ABSURD = {
     "negative": -8192,
     "string": "8192",
     "sentinel 1e30": 1e30,
-    "null": None,
 }
 
 
@@ -228,6 +227,27 @@ def test_absurd_context_value_keeps_last_good_facts(case, world) -> None:
     gemma = _outcome(report, "gemma")
     assert (gemma.status, gemma.error_kind) == ("failed", "bad_data")
     assert gemma.context_length == 8192
+
+
+def test_a_null_length_is_absent_as_in_vllm_and_nothing_is_published_past_the_catalog_cap(world) -> None:
+    # vLLM skips a length key that is null and, with no other length, assumes 2048 (issue 14): so does the
+    # derivation. The catalog's max_output_length 4096 is then above the window: a catalog rule that needs the
+    # Hub's answer fails the run before anything is written, and the published listing stays as it was.
+    from syncer.errors import CatalogError
+
+    _, root, settings = world
+    assert run_sync(settings=settings).exit_code == 0
+    before = (settings.snapshot_dir / "openrouter.json").read_bytes()
+    config_path = root / GEMMA / "config.json"
+    config = json.loads(config_path.read_text())
+    config["max_position_embeddings"] = None
+    config_path.write_text(json.dumps(config))
+
+    with pytest.raises(
+        CatalogError, match="max_output_length': 4096 is above the listed context length 2048"
+    ):
+        run_sync(settings=settings)
+    assert (settings.snapshot_dir / "openrouter.json").read_bytes() == before
 
 
 def test_nan_in_config_is_refused(world) -> None:
