@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,12 @@ def _facts(database_url: str) -> dict[str, tuple[Any, ...]]:
         for model_id in MODELS:
             _, facts = store.listing_entry(model_id)
             assert facts is not None, model_id
-            out[model_id] = (facts.context_length, facts.input_modalities, facts.output_modalities, facts.template_features)
+            out[model_id] = (
+                facts.context_length,
+                facts.input_modalities,
+                facts.output_modalities,
+                facts.template_features,
+            )
         return out
 
 
@@ -80,7 +86,8 @@ def test_the_faulted_sync_ends_exits_1_and_keeps_every_models_last_good_facts(
         context = {e["id"]: e.get("context_length") for e in after["data"]}
         assert context == {e["id"]: e.get("context_length") for e in before["data"]}, name
     # The report counts every attempt that reached the Hub, the library's hidden ones included.
-    assert report["hub_requests"] == logged_requests(hub)
-    failed_attempts = sum(1 for r in hub.requests() if int(str(r["status"])) >= 400 or r["status"] == 0)
-    assert sum(report["hub_errors"].values()) >= sum(1 for m in outcomes.values() if m["error_kind"])
-    assert failed_attempts >= sum(report["hub_errors"].values())
+    log = "\n".join(f"{r['method']} {r['path']} {r['status']}" for r in hub.requests())
+    assert report["hub_requests"] == logged_requests(hub), log
+    # hub_errors: one per model the Hub failed, by kind (the non-numeric length fails in derive, not at the Hub).
+    hub_failures = Counter(k for s, k in EXPECTED.values() if k is not None and k != "bad_data")
+    assert report["hub_errors"] == dict(hub_failures)
