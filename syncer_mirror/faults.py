@@ -11,7 +11,7 @@ no request log is kept. Over HTTP:
 * ``GET /_mirror/health``.
 
 A fault is ``{"mode": ..., ...}`` with one of the modes ``status`` (answer ``status``/``error_code``/``message``),
-``hang`` (sleep ``seconds``, then answer normally), ``slow_body`` (the body in chunks of ``chunk_size``,
+``hang`` (logged on arrival with status 0, sleep ``seconds``, then answer normally), ``slow_body`` (the body in chunks of ``chunk_size``,
 ``delay`` seconds apart), ``truncate`` (half the body, then the connection cut), ``not_json`` (an HTML page,
 API requests only), ``rate_limit`` (429 with ``RateLimit``/``Retry-After`` of ``seconds``), ``reset`` (the
 connection cut without an answer) and ``redirect`` (307 to the same path on repo ``to``). ``times`` bounds how

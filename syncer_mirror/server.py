@@ -340,9 +340,11 @@ class _Handler(BaseHTTPRequestHandler):
         record = control.record if control is not None else _no_record
         fault = control.take_fault(req) if control is not None else None
         if fault is not None and fault.mode == "hang":
+            # Logged on arrival (status 0: no answer yet), so a client that gave up waiting finds its attempt.
+            record(req, 0)
+            record = _no_record
             mirror._sleep(fault.seconds)
             if mirror._stopping.is_set():
-                record(req, 0)
                 self.close_connection = True
                 return
             fault = None

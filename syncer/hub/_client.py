@@ -55,7 +55,7 @@ from syncer.errors import (
     HubRevisionError,
     HubTransientError,
 )
-from syncer.hub._compat import Timeout, TimeoutException, TransportError, install_client_factory
+from syncer.hub._compat import Timeout, TimeoutException, TransportError, count_sent, install_client_factory
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 CONFIG_FILES = ("config.json", "preprocessor_config.json", "sentence_bert_config.json")
@@ -520,9 +520,15 @@ class HubClient:
                 self.counter.add_request(kind, requests)
                 self.budget.spend(kind, requests)
             try:
-                return call(timeout)
+                with count_sent() as sent:
+                    return call(timeout)
             except Exception as exc:
                 error = classify(exc)
+            finally:
+                # Hidden attempts (a redirect the library followed) are requests too: counted and paced.
+                if counted and requests and sent[0] > requests:
+                    self.counter.add_request(kind, sent[0] - requests)
+                    self.budget.spend(kind, sent[0] - requests)
             if error.retry_after is not None:
                 # The Hub asked us to slow down: every worker thread waits, not just this one.
                 with self._pause_lock:

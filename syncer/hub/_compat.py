@@ -45,10 +45,24 @@ def _apply_get_timeout(request: httpx.Request) -> None:
         request.extensions["timeout"] = httpx.Timeout(seconds).as_dict()
 
 
+# Every request the client sends within :func:`count_sent` (a redirect the library follows is one more request
+# of the same call, invisible to its caller): so the report counts what reached the Hub, not what we asked.
+_SENT: ContextVar[list[int] | None] = ContextVar("syncer_hub_sent", default=None)
+
+
+def _count_sent(request: httpx.Request) -> None:
+    box = _SENT.get()
+    if box is not None:
+        box[0] += 1
+
+
 def _client_factory() -> httpx.Client:
     client = default_client_factory()
     hooks = client.event_hooks
-    client.event_hooks = {"request": [*hooks["request"], _apply_get_timeout], "response": hooks["response"]}
+    client.event_hooks = {
+        "request": [*hooks["request"], _apply_get_timeout, _count_sent],
+        "response": hooks["response"],
+    }
     return client
 
 
@@ -69,3 +83,15 @@ def get_timeout(seconds: float) -> Iterator[None]:
         yield
     finally:
         _GET_TIMEOUT.reset(token)
+
+
+@contextmanager
+def count_sent() -> Iterator[list[int]]:
+    """Within this block (this thread only), ``box[0]`` counts the requests the library's client sends,
+    redirect hops included. Needs :func:`install_client_factory` to have run."""
+    box = [0]
+    token = _SENT.set(box)
+    try:
+        yield box
+    finally:
+        _SENT.reset(token)
