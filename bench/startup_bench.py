@@ -67,11 +67,14 @@ def main() -> int:
             if cold.returncode not in (0, 3):
                 print(cold.stderr, file=sys.stderr)
                 return 1
-            walls, firsts = [], []
+            walls: list[float] = []
+            firsts: list[float] = []
             for _ in range(args.runs):
                 mirror.reset()
                 started = time.monotonic()
-                process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                process = subprocess.Popen(
+                    command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
                 first = None
                 while process.poll() is None:
                     if first is None and mirror.requests():
@@ -86,7 +89,7 @@ def main() -> int:
                 text=True,
                 check=False,
             )
-    total_us, cumulative = 0, {}
+    total_us, cumulative = 0, dict[str, int]()
     for line in traced.stderr.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
         if match:
