@@ -96,7 +96,7 @@ def sync_now(
     if more_ids and not only:
         raise click.UsageError(f"unexpected argument {more_ids[0]!r} (model ids go after --only)")
     from syncer.cli.present import Progress, summary, warning_rows
-    from syncer.ops.schedule import run_and_record
+    from syncer.ops.run import run_and_record
     from syncer.states import Trigger
 
     progress = Progress()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.events import (
     EVENT_JOB_MAX_INSTANCES,
@@ -36,77 +36,26 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from syncer.errors import LockHeldError, SyncerError
-from syncer.ops.metrics import MetricsServer, write_textfile_for
+from syncer.ops.metrics import MetricsServer
+from syncer.ops.run import run_and_record, run_record
 from syncer.settings import Settings, parse_schedule
-from syncer.states import ModelStatus, Trigger
+from syncer.states import Trigger
 
-if TYPE_CHECKING:
-    from syncer.sync import SyncReport
-
-__all__ = ["JOB_ID", "MetricsServer", "SyncScheduler", "parse_schedule", "run_and_record", "serve"]
+__all__ = [
+    "JOB_ID",
+    "MetricsServer",
+    "SyncScheduler",
+    "parse_schedule",
+    "run_and_record",
+    "run_record",
+    "serve",
+]
 
 log = logging.getLogger("syncer.schedule")
 
 JOB_ID = "sync"
 EX_STOP_TIMEOUT = 1  # the run did not finish within SYNCER_STOP_GRACE
 EX_FORCED = 130  # a second SIGTERM/SIGINT
-
-
-# -- one run, as `sync now` and the scheduler make it ----------------------------------------------------
-def run_and_record(*, settings: Settings, trigger: str, **options: Any) -> SyncReport:
-    """``run_sync`` (``options`` are its keywords), then the metrics textfile when
-    ``SYNCER_METRICS_TEXTFILE`` is set, also after a failed run (the store recorded it). A run that never
-    got the lock changed nothing and writes nothing."""
-    from syncer.sync import run_sync  # the pipeline is loaded when a run starts, not at import
-
-    try:
-        report = run_sync(settings=settings, trigger=trigger, **options)
-    except LockHeldError:
-        raise
-    except SyncerError:
-        write_textfile_for(settings)
-        raise
-    write_textfile_for(settings)
-    log.info(
-        "sync run %s finished (%s, %s): %d synced, %d unchanged, %d failed of %d models in %.1fs",
-        report.run_id,
-        trigger,
-        report.outcome,
-        report.count(ModelStatus.SYNCED),
-        report.count(ModelStatus.UNCHANGED),
-        len(report.failed),
-        len(report.outcomes),
-        _duration(report),
-        extra={"run": run_record(report, trigger)},
-    )
-    return report
-
-
-def _duration(report: SyncReport) -> float:
-    return round(((report.finished_at or report.started_at) - report.started_at).total_seconds(), 3)
-
-
-def run_record(report: SyncReport, trigger: str) -> dict[str, Any]:
-    """A run's summary as one structured object (the ``run`` field of its JSON log record)."""
-    return {
-        "run_id": report.run_id,
-        "trigger": str(trigger),
-        "outcome": str(report.outcome),
-        "counts": {
-            "models": len(report.outcomes),
-            "synced": report.count(ModelStatus.SYNCED),
-            "unchanged": report.count(ModelStatus.UNCHANGED),
-            "failed": len(report.failed),
-            "skipped": report.count(ModelStatus.SKIPPED),
-        },
-        "hub_requests": dict(report.requests),
-        "hub_errors": dict(report.errors),
-        "duration_seconds": _duration(report),
-        "started_at": report.started_at.isoformat(),
-        "snapshots_changed": dict(report.changed),
-        "held": list(report.held_reasons),
-        "failing_models": sorted(o.model_id for o in report.failed),
-    }
 
 
 # -- the scheduler -----------------------------------------------------------------------------------------

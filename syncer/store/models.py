@@ -24,7 +24,6 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -40,7 +39,25 @@ NAMING_CONVENTION = {
 }
 
 MODEL_ID = String(200)
-LONG_TEXT = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+
+class LongText(TypeDecorator[str]):
+    """TEXT, and LONGTEXT on MySQL/MariaDB (whose TEXT stops at 64 KiB). A TypeDecorator rather than
+    ``Text().with_variant(mysql.LONGTEXT(), ...)`` so that the MySQL dialect is imported only when the URL
+    uses it (start-up time; see the README's Performance section)."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql
+
+            return dialect.type_descriptor(mysql.LONGTEXT())
+        return self.impl_instance
+
+
+LONG_TEXT = LongText()
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -73,6 +90,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql
+
             return dialect.type_descriptor(mysql.DATETIME(fsp=6))
         return dialect.type_descriptor(DateTime())
 

@@ -15,7 +15,6 @@ from typing import Any, cast
 
 from sqlalchemy import Engine, Table, delete, func, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -129,17 +128,24 @@ def upsert(
     # statement built per batch was compiled afresh each time, bind parameter by bind parameter: about
     # 0.5 s of CPU per 1,000 models, most of a warm sync.)
     stmt: Any
+    # Each dialect's insert is imported here, for the database in use only (start-up imports none of them).
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         pg_stmt = postgresql.insert(table)
         stmt = pg_stmt.on_conflict_do_update(
             index_elements=list(key), set_={c: pg_stmt.excluded[c] for c in columns}
         )
     elif dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         lite_stmt = sqlite.insert(table)
         stmt = lite_stmt.on_conflict_do_update(
             index_elements=list(key), set_={c: lite_stmt.excluded[c] for c in columns}
         )
     elif dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects import mysql
+
         my_stmt = mysql.insert(table)
         stmt = my_stmt.on_duplicate_key_update({c: my_stmt.inserted[c] for c in columns})
     else:  # pragma: no cover - settings refuse other URLs

@@ -2,21 +2,29 @@
 
 The migrations are the top-level ``migrations/`` folder of the project; a wheel ships that folder as
 ``syncer/_migrations`` (see setup.py), and :data:`MIGRATIONS_DIR` is whichever of the two exists.
+
+Alembic is imported only when it is needed: the every-run check "the schema is at head" reads
+``alembic_version`` with a plain query and the head from the ``revision = "..."`` / ``down_revision = ...``
+lines of the version files (:func:`_parsed_head`). Only when the two differ (a fresh database to migrate, a
+schema behind or ahead) does :func:`check_schema` ask Alembic, whose own walk decides behind from ahead.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
 from syncer.errors import DatabaseMissingError, SchemaAheadError, SchemaBehindError, StoreError
 from syncer.store.models import Base
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+VERSION_TABLE = "alembic_version"  # Alembic's default; migrations/env.py does not change it
 
 
 def _migrations_dir() -> Path:
@@ -69,6 +77,8 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option(
@@ -77,16 +87,57 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def head_revision() -> str:
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
-    head = script.get_current_head()
+_REVISION_LINE = re.compile(
+    r'^(revision|down_revision)\s*(?::[^=]*)?=\s*(?:"([^"]*)"|\'([^\']*)\'|(None))\s*$', re.M
+)
+
+
+def _parsed_head() -> str | None:
+    """The head revision read from the version files' ``revision`` / ``down_revision`` lines, without
+    Alembic; None when the files are not the simple linear chain this parser reads (a merge revision, a
+    ``down_revision`` that is not one string or None, two heads): then the caller asks Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    files = sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
+    for path in files:
+        found: dict[str, str | None] = {}
+        for match in _REVISION_LINE.finditer(path.read_text(encoding="utf-8")):
+            name, double, single, none = match.groups()
+            found[name] = None if none else (double if double is not None else single)
+        if "revision" not in found or found["revision"] is None or "down_revision" not in found:
+            return None
+        revisions.add(found["revision"])
+        if found["down_revision"] is not None:
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    linear = len(revisions) == len(files) and parents <= revisions
+    return heads.pop() if len(heads) == 1 and linear else None
+
+
+def _alembic_head() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     if head is None:  # pragma: no cover - the project always ships a migration
         raise StoreError("no migrations found")
     return head
 
 
+def head_revision() -> str:
+    return _parsed_head() or _alembic_head()
+
+
 def current_revision(engine: Engine) -> str | None:
+    """The database's revision: a plain read of ``alembic_version`` (None when the table is missing or
+    empty). More than one row (a branched history) is left to Alembic, which raises its own error."""
     with engine.connect() as conn:
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        if len(rows) <= 1:
+            return rows[0] if rows else None
+        from alembic.runtime.migration import MigrationContext
+
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -106,7 +157,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def check_schema(engine: Engine, *, create_if_empty: bool) -> None:
     """Refuse to run on a schema behind or ahead of the code; migrate a fresh database if asked."""
     current = current_revision(engine)
-    head = head_revision()
+    if current is not None and current == _parsed_head():
+        return  # the every-run case: at head, decided without importing Alembic
+    from alembic.script import ScriptDirectory
+
+    head = _alembic_head()
     if current == head:
         return
     script = ScriptDirectory(str(MIGRATIONS_DIR))
