@@ -26,7 +26,6 @@ from catalogs import GEMMA, PHI, QWEN, catalog_toml
 
 from syncer import snapshot
 from syncer.errors import PublishError
-from syncer.formats import validate_catalog_document, validate_openrouter_document
 from syncer.sync import run_sync
 
 MODELS = {"qwen": QWEN, "gemma": GEMMA, "phi": PHI}
@@ -62,7 +61,7 @@ def _check_files(folder: Path, versions: dict[str, set[bytes]]) -> None:
     for name, file_name in snapshot.FILE_NAMES.items():
         path = folder / file_name
         data = path.read_bytes()
-        validate = validate_openrouter_document if name == "openrouter" else validate_catalog_document
+        validate = snapshot.VALIDATORS[name]
         assert validate(json.loads(data)) == []
         assert data in versions[name] or not versions[name], (
             f"{file_name} is neither an old nor a new version"
@@ -122,10 +121,9 @@ def test_kill_9_at_random_points(repo_tree, private_mirror, tmp_path) -> None:
             versions[name].add((snapshots / file_name).read_bytes())
         _check_files(snapshots, versions)
         _check_store(url)
-        assert sorted(p.name for p in snapshots.iterdir() if not p.name.startswith(".")) == [
-            "catalog.json",
-            "openrouter.json",
-        ]
+        assert sorted(p.name for p in snapshots.iterdir() if not p.name.startswith(".")) == sorted(
+            snapshot.FILE_NAMES.values()
+        )
         sync_ok(price)  # the next run completes normally
         assert not list(snapshots.glob(".*.tmp")), "the next run removes stray temp files"
         versions = {n: {(snapshots / f).read_bytes()} for n, f in snapshot.FILE_NAMES.items()}
