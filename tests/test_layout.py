@@ -151,7 +151,15 @@ IO_MODULES = {"os", "io", "pathlib", "socket", "subprocess", "shutil", "tempfile
 
 
 @pytest.mark.parametrize(
-    "module", ["syncer.derive", "syncer.listing", "syncer.merge", "syncer.publish.guard"]
+    "module",
+    [
+        "syncer.derive",
+        "syncer.listing",
+        "syncer.listing_v2",
+        "syncer.parameters",
+        "syncer.merge",
+        "syncer.publish.guard",
+    ],
 )
 def test_pure_stages_do_no_io(module: str) -> None:
     path = MODULES[module]
