@@ -64,11 +64,10 @@ def validated_bytes(name: str, document: Any) -> bytes:
     return render(document)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a mix."""
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+def _write_temp(folder: Path, file_name: str, data: bytes) -> Path:
+    """``data`` written and fsynced to a new temp file beside ``file_name`` (``.NAME.*.tmp``, never a
+    snapshot name), mode 0644; on an OSError the temp file is removed and the error raised."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{file_name}.", suffix=".tmp", dir=folder)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -76,10 +75,25 @@ def write_atomic(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
+    except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        raise
+    return tmp
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers see the old or the new file, never a mix."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp: Path | None = None
+    try:
+        tmp = _write_temp(folder, path.name, data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
         raise SnapshotWriteError(folder, f"cannot write {path.name}: {exc.strerror or exc}") from exc
     _fsync_folder(folder)
 
@@ -203,36 +217,10 @@ def stage(folder: Path, files: Mapping[str, bytes]) -> Staged:
             staged.unchanged.append(name)
             continue
         try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{FILE_NAMES[name]}.", suffix=".tmp", dir=folder)
-        except OSError as exc:
-            staged.discard()
-            raise SnapshotWriteError(
-                folder, f"cannot write {FILE_NAMES[name]}: {exc.strerror or exc}; no file was renamed"
-            ) from exc
-        tmp = Path(tmp_name)
-        staged.temps[name] = tmp
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
+            staged.temps[name] = _write_temp(folder, FILE_NAMES[name], data)
         except OSError as exc:
             staged.discard()
             raise SnapshotWriteError(
                 folder, f"cannot write {FILE_NAMES[name]}: {exc.strerror or exc}; no file was renamed"
             ) from exc
     return staged
-
-
-def publish_bytes(folder: Path, name: str, data: bytes) -> bool:
-    """Write one snapshot if its bytes changed; returns whether the file was replaced.
-
-    An unchanged file keeps its bytes and inode but gets a fresh mtime: a reader's "snapshot age" is the time
-    since a sync last confirmed it, not since the listing last changed.
-    """
-    if read_current(folder, name) == data:
-        os.utime(folder / FILE_NAMES[name])
-        return False
-    write_atomic(folder / FILE_NAMES[name], data)
-    return True

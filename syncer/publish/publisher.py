@@ -2,7 +2,8 @@
 files atomically, and describe what was written (or held) for the store.
 
 This is the one way snapshot files are written and snapshot rows are made: a run goes through
-:func:`publish_views`, a rollback through :func:`republish`; both return the :class:`SnapshotRecord` rows to
+:func:`stage_views` (every file written and fsynced, none renamed) then :func:`publish_staged` (the
+renames), a rollback through :func:`republish`; both return the :class:`SnapshotRecord` rows to
 keep, which the caller stores in the same transaction as the rest of its record.
 """
 
@@ -217,22 +218,6 @@ def _note(verdict: Review, name: str) -> str | None:
     if name in verdict.approved:
         return f"approved by {verdict.approver or 'unknown'}: held snapshot {verdict.approved[name]}"
     return None
-
-
-def publish_views(
-    folder: Path,
-    views: Views,
-    verdict: Review,
-    *,
-    run_id: int,
-    published_at: datetime,
-    live_hashes: Mapping[str, str | None],
-) -> tuple[dict[str, bool], list[SnapshotRecord]]:
-    """:func:`stage_views` then :func:`publish_staged`: every file written and fsynced before any rename."""
-    staged = stage_views(folder, views, verdict)
-    return publish_staged(
-        staged, views, verdict, run_id=run_id, published_at=published_at, live_hashes=live_hashes
-    )
 
 
 def republish(
