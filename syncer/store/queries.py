@@ -37,6 +37,8 @@ from syncer.store.models import (
 )
 
 UPSERT_BATCH = 500
+#: SQLAlchemy's errors for a database that cannot be reached or used (refused, missing, connection lost).
+CONNECTION_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError)
 HEALTH_COLUMNS = ("checked_at", "last_error_kind", "last_error", "consecutive_failures", "stale_since")
 
 
@@ -224,18 +226,17 @@ class Store:
         store = cls(engine)
         try:
             yield store
-        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
-            raise store.unavailable(exc) or StoreUnavailableError(
-                engine.url.render_as_string(hide_password=True), _first_line(exc.orig or exc)
-            ) from exc
+        except CONNECTION_ERRORS as exc:
+            raise store._unavailable(exc) from exc
         finally:
             engine.dispose()
 
     def unavailable(self, exc: BaseException) -> StoreUnavailableError | None:
         """``exc`` as the StoreUnavailableError it means (a connection refused, lost or unusable), or None
         when it is not the database's: for callers that must record a run before re-raising."""
-        if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-            return None
+        return self._unavailable(exc) if isinstance(exc, CONNECTION_ERRORS) else None
+
+    def _unavailable(self, exc: sa_exc.DBAPIError) -> StoreUnavailableError:
         return StoreUnavailableError(
             self.engine.url.render_as_string(hide_password=True), _first_line(exc.orig or exc)
         )
