@@ -52,6 +52,7 @@ def run_demo() -> int:
     print(summary(report))
     print("\nsnapshots:")
     print(f"  OpenRouter view: {settings.snapshot_dir / 'openrouter.json'}")
+    print(f"  OpenRouter 2.4:  {settings.snapshot_dir / 'openrouter-v2.json'}")
     print(f"  catalog view:    {settings.snapshot_dir / 'catalog.json'}")
     print("\nnext: `syncer mirror " + str(MIRROR_ROOT) + "` in another terminal, then")
     print("      `export HF_ENDPOINT=http://127.0.0.1:8090` and `syncer sync now` stay offline too")
