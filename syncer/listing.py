@@ -35,6 +35,9 @@ class Facts:
     pipeline_tag: str | None
     provenance: Mapping[str, str]
     stale_since: datetime | None = None
+    #: the key of what these facts were derived from (syncer.resolve.derivation_key); a later run whose
+    #: Hub listing gives the same key reuses them without reading or deriving a file
+    derived_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,27 @@ model's. The Hub is reached only through :mod:`syncer.hub`; facts are derived by
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import itertools
+import json
 import logging
+import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import syncer
+from syncer import derive
 from syncer.catalog import CatalogModel
 from syncer.derive import DerivationError, derive_facts
 from syncer.errors import HubDataError, HubError
-from syncer.hub import HubClient, ModelInfo, RepoFacts, RequestBudget, RequestCounter, SpendLedger
+from syncer.hub import SHA_RE, HubClient, ModelInfo, RepoFacts, RequestBudget, RequestCounter, SpendLedger
 from syncer.listing import Facts
 from syncer.settings import Settings
 
@@ -43,8 +51,85 @@ class Lookup:
 LookupCallback = Callable[[Lookup], None]
 
 
-def facts_from_hub(repo: RepoFacts) -> Facts:
-    """Derive listing facts from a fresh Hub answer; absurd values become a HubDataError."""
+@functools.cache
+def _code_stamp() -> str:
+    """The version and source of the code that turns a repo into facts: what files are read and how they are
+    checked (:mod:`syncer.hub`), the derivation (:mod:`syncer.derive`) and this stage. An upgrade that changes
+    any of them changes every derivation key, so every model is derived again by the new code."""
+    h = hashlib.sha256(f"syncer {syncer.__version__}\n".encode())
+    import syncer.hub._client as hub_client  # the module that reads and checks the files
+
+    for module in (derive, hub_client, sys.modules[__name__]):
+        source = getattr(module, "__file__", None)
+        try:
+            h.update(Path(source).read_bytes() if source else module.__name__.encode())
+        except OSError:  # no readable source (a frozen build): the version alone stamps it
+            h.update(module.__name__.encode())
+    return h.hexdigest()
+
+
+def derivation_key(
+    *,
+    repo_id: str,
+    sha: str,
+    pipeline_tag: object,
+    tags: Iterable[object],
+    library_name: object,
+    file_names: Iterable[str],
+    caps: tuple[int, int],
+) -> str:
+    """The key of everything a model's facts are derived from, besides the bytes of its files (which the
+    commit ``sha`` fixes): the repo's listed metadata, which files it has, the file-size caps and the code
+    (:func:`_code_stamp`). Equal keys mean equal facts, so a run may reuse stored facts on an equal key."""
+    inputs = {
+        "repo": repo_id,
+        "sha": sha,
+        "pipeline_tag": pipeline_tag if isinstance(pipeline_tag, str) else None,
+        "tags": sorted(t for t in tags if isinstance(t, str)),
+        "library_name": library_name if isinstance(library_name, str) else None,
+        "files": sorted(file_names),
+        "caps": list(caps),
+        "code": _code_stamp(),
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def _repo_key(repo: RepoFacts, caps: tuple[int, int]) -> str:
+    return derivation_key(
+        repo_id=repo.repo_id,
+        sha=repo.sha,
+        pipeline_tag=repo.pipeline_tag,
+        tags=repo.files.tags,
+        library_name=repo.files.library_name,
+        file_names=repo.file_names,
+        caps=caps,
+    )
+
+
+def _listed_key(info: ModelInfo, caps: tuple[int, int]) -> str | None:
+    """The derivation key a listing entry gives, or None when the entry is not one fetch would accept."""
+    sha = getattr(info, "sha", None)
+    if (
+        not isinstance(sha, str)
+        or not SHA_RE.match(sha)
+        or not isinstance(info.id, str)
+        or "/" not in info.id
+    ):
+        return None
+    return derivation_key(
+        repo_id=info.id,
+        sha=sha,
+        pipeline_tag=info.pipeline_tag,
+        tags=info.tags or (),
+        library_name=info.library_name,
+        file_names=(s.rfilename for s in (info.siblings or ())),
+        caps=caps,
+    )
+
+
+def facts_from_hub(repo: RepoFacts, *, caps: tuple[int, int] | None = None) -> Facts:
+    """Derive listing facts from a fresh Hub answer; absurd values become a HubDataError. With ``caps``
+    (the client's file-size caps), the facts carry their :func:`derivation_key`."""
     try:
         derived = derive_facts(repo.files)
     except DerivationError as exc:
@@ -73,6 +158,7 @@ def facts_from_hub(repo: RepoFacts) -> Facts:
         ),
         pipeline_tag=repo.pipeline_tag,
         provenance=provenance,
+        derived_from=_repo_key(repo, caps) if caps is not None else None,
     )
 
 
@@ -153,31 +239,55 @@ def resolve_models(
     bulk_min_models: int = 2,
     on_lookup: LookupCallback | None = None,
     eta: Callable[[HubEta], None] | None = None,
+    known: Mapping[str, Facts] | None = None,
 ) -> dict[str, Facts | HubError]:
     """Look every model up; a model not looked up (stopped) is absent from the answer. ``on_lookup`` is
     called (in this thread, in completion order) after each lookup; ``eta`` after each model with the
-    expected end of the stage (:func:`estimate_eta`)."""
+    expected end of the stage (:func:`estimate_eta`).
+
+    ``known`` holds each model's stored facts: a model whose bulk listing gives the same
+    :func:`derivation_key` as its stored facts gets those facts back without a request, a file read or a
+    derivation (its commit, metadata, files and the deriving code are all unchanged)."""
     listed: dict[str, ModelInfo] = {}
+    caps = (client.max_config_bytes, client.max_template_bytes)
+
+    def checked(model: CatalogModel, facts: Facts) -> Facts:
+        if facts.context_length is None and model.context_length is None:
+            raise HubDataError(
+                f"config.json at {facts.commit_sha[:7]} declares no usable context length "
+                "(a length key holding a non-integer, a non-positive number or a no-limit sentinel); "
+                "set context_length in the catalog"
+            )
+        return facts
+
+    def reusable(model: CatalogModel) -> Facts | None:
+        stored = known.get(model.id) if known is not None and model.revision is None else None
+        info = listed.get(model.hugging_face_id) if stored is not None else None
+        if stored is None or info is None or stored.derived_from is None or stored.stale_since is not None:
+            return None
+        if _listed_key(info, caps) != stored.derived_from:
+            return None
+        try:
+            return checked(model, stored)
+        except HubDataError:
+            return None  # the catalog no longer supplies the length: the fresh path gives the error
 
     def one(model: CatalogModel) -> Facts | HubError | None:
         if stop is not None and stop.is_set():
             return None  # graceful stop: not looked up, keeps its previous facts (as if skipped)
         try:
-            facts = facts_from_hub(
-                client.fetch(
-                    model_id=model.id,
-                    repo_id=model.hugging_face_id,
-                    revision=model.revision,
-                    listed=listed.get(model.hugging_face_id) if model.revision is None else None,
-                )
+            return checked(
+                model,
+                facts_from_hub(
+                    client.fetch(
+                        model_id=model.id,
+                        repo_id=model.hugging_face_id,
+                        revision=model.revision,
+                        listed=listed.get(model.hugging_face_id) if model.revision is None else None,
+                    ),
+                    caps=caps,
+                ),
             )
-            if facts.context_length is None and model.context_length is None:
-                raise HubDataError(
-                    f"config.json at {facts.commit_sha[:7]} declares no usable context length "
-                    "(a length key holding a non-integer, a non-positive number or a no-limit sentinel); "
-                    "set context_length in the catalog"
-                )
-            return facts
         except HubError as exc:
             exc.model_id = exc.model_id or model.id
             exc.repo = exc.repo or model.hugging_face_id
@@ -196,12 +306,16 @@ def resolve_models(
             if bulk_min_models > 0:
                 listed |= _bulk_listings(client, on_hub, pool, bulk_min_models)
             client.budget.flush()
-            futures = {pool.submit(one, m): m for m in on_hub}
+            reused = {m.id: f for m in on_hub if (f := reusable(m)) is not None}
+            futures = {pool.submit(one, m): m for m in on_hub if m.id not in reused}
             started = flushed = time.monotonic()
             done = failures = 0
-            for finished, future in enumerate(as_completed(futures), 1):
-                model = futures[future]
-                result = future.result()
+            answers = itertools.chain(  # lazily: each lookup is reported as it finishes
+                ((m, reused[m.id]) for m in on_hub if m.id in reused),
+                ((futures[f], f.result()) for f in as_completed(futures)),
+            )
+            result: Facts | HubError | None
+            for finished, (model, result) in enumerate(answers, 1):
                 if result is not None:
                     results[model.id] = result
                     done += 1

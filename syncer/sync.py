@@ -182,7 +182,7 @@ def _run(
     client = make_hub_client(settings, ledger=store.hub_ledger(run_id))
     fetched = resolve_models(client, selected, concurrency=settings.hub_concurrency, stop=stop,
                              bulk_min_models=settings.hub_bulk_min_models, on_lookup=on_lookup,
-                             eta=hub_eta)  # fmt: skip
+                             eta=hub_eta, known={i: p.facts for i, p in prior.items() if p.facts})  # fmt: skip
     not_looked_up = sum(1 for m in selected if m.hugging_face_id and m.id not in fetched)
     signal_name = interrupt() if interrupt is not None and stop is not None and stop.is_set() else None
     if signal_name:

@@ -43,6 +43,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a client opening 16 connections at once would see the
+    # kernel drop SYNs past the fifth and retry them a second later, a delay no real Hub adds.
+    request_queue_size = 128
     mirror: HubMirror
 
     def __init__(self, address: tuple[str, int], mirror: HubMirror) -> None:

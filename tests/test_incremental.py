@@ -107,3 +107,57 @@ def test_report_shows_requests_by_kind(repo_tree, private_mirror, make_settings,
     _, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, ("Qwen/Qwen3.5-9B",))
     report = run_sync(settings=settings)
     assert report.requests == {"api": _count(hub, "api"), "resolve": _count(hub, "resolve")}
+
+
+def test_warm_unchanged_sync_reuses_stored_facts_without_reading_a_file(
+    repo_tree, private_mirror, make_settings, tmp_path
+) -> None:
+    """An unchanged listing (same commit, metadata, files, deriving code) gives the stored facts back: with
+    the Hub cache gone, nothing is downloaded again, and every model keeps its facts and listing bytes."""
+    import shutil
+
+    _, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    cold = run_sync(settings=settings)
+    assert cold.exit_code == 0
+    before = {n: (settings.snapshot_dir / f).read_bytes() for n, f in _snapshot_files().items()}
+    shutil.rmtree(settings.hub_cache_dir)
+    hub.reset()
+
+    warm = run_sync(settings=settings)
+
+    assert {o.status for o in warm.outcomes} == {"unchanged"}
+    assert _count(hub, "resolve") == 0, "stored facts are reused: no file is read, cached or not"
+    assert warm.requests == {"api": 1}
+    assert not settings.hub_cache_dir.exists() or not any(settings.hub_cache_dir.rglob("config.json"))
+    after = {n: (settings.snapshot_dir / f).read_bytes() for n, f in _snapshot_files().items()}
+    assert after == before
+
+
+def test_listed_metadata_change_without_a_new_commit_derives_again(
+    repo_tree, private_mirror, make_settings, tmp_path
+) -> None:
+    """The mirror's commit covers the files, not ``_repo.json`` (the Hub's listed metadata): a new
+    pipeline tag at the same commit changes the derivation key, so that one model is derived again."""
+    import json
+    import shutil
+
+    root, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    cold = run_sync(settings=settings)
+    commits = {o.model_id: o.commit for o in cold.outcomes}
+    meta = root / "Qwen/Qwen3-14B/_repo.json"
+    data = json.loads(meta.read_text()) if meta.exists() else {}
+    meta.write_text(json.dumps(data | {"pipeline_tag": "text-generation", "tags": ["derive-again"]}))
+    shutil.rmtree(settings.hub_cache_dir)
+    hub.reset()
+
+    report = run_sync(settings=settings)
+
+    assert {o.model_id: o.commit for o in report.outcomes} == commits, "no new commit"
+    resolve_paths = {str(r["path"]).split("/resolve/")[0] for r in hub.requests() if r["kind"] == "resolve"}
+    assert resolve_paths == {"/Qwen/Qwen3-14B"}
+
+
+def _snapshot_files() -> dict[str, str]:
+    from syncer.snapshot import FILE_NAMES
+
+    return dict(FILE_NAMES)

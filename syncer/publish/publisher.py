@@ -92,17 +92,23 @@ def review(
     ``syncer snapshot diff`` shows. ``approve`` publishes it only when this run's files are byte for byte
     that held change; a different result is held in its place (a human has not seen it), unless it changes
     nothing at all. With nothing held, ``approve`` has nothing to approve and the guard decides as usual."""
-    new_doc = views.documents[snap.OPENROUTER]
-    current_doc = parse_or_none(snap.read_current(folder, snap.OPENROUTER))
-    listing_diff = diff_listings(current_doc, new_doc)
+    live = {name: snap.read_current(folder, name) for name in views.rendered}
+    unchanged = all(live[name] == data for name, data in views.rendered.items())
     pending = pending or {}
+    if unchanged and not (approve and pending):
+        # Byte for byte the live files: no entry is added, removed or changed, so no guard rule can fire
+        # (each compares these files with the live ones); the comparison itself is skipped.
+        return Review(diff=ListingDiff())
+    new_doc = views.documents[snap.OPENROUTER]
+    current_doc = parse_or_none(live[snap.OPENROUTER])
+    listing_diff = diff_listings(current_doc, new_doc)
     if approve and pending:
         hashes = {name: snap.content_hash(data) for name, data in views.rendered.items()}
         if all(hashes.get(name) == digest for name, (_, digest) in pending.items()):
             return Review(
                 diff=listing_diff, approved={n: i for n, (i, _) in pending.items()}, approver=approver
             )
-        if all(snap.read_current(folder, n) == data for n, data in views.rendered.items()):
+        if unchanged:
             return Review(diff=listing_diff)  # the run changes nothing: there is nothing to hold
         ids = ", ".join(str(i) for i, _ in sorted(pending.values()))
         reasons = [

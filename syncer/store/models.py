@@ -154,6 +154,9 @@ class HubFacts(Base):
     output_modalities: Mapped[list[str] | None] = mapped_column(JSON)
     template_features: Mapped[list[str] | None] = mapped_column(JSON)
     provenance: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: the key of what the facts were derived from (commit, listed metadata, deriving code); see
+    #: syncer.resolve.derivation_key. None for rows written before migration 0005: always re-derived.
+    derived_from: Mapped[str | None] = mapped_column(String(64))
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error_kind: Mapped[str | None] = mapped_column(String(32))

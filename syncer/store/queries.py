@@ -94,6 +94,7 @@ def facts_from_row(row: HubFacts) -> Facts | None:
         pipeline_tag=row.pipeline_tag,
         provenance=dict(row.provenance or {}),
         stale_since=row.stale_since,
+        derived_from=row.derived_from,
     )
 
 
@@ -182,6 +183,7 @@ def _facts_row(update: FactsUpdate, facts: Facts, now: datetime) -> dict[str, An
         "output_modalities": list(facts.output_modalities),
         "template_features": list(facts.template_features) if facts.template_features is not None else None,
         "provenance": dict(facts.provenance),
+        "derived_from": facts.derived_from,
         "fetched_at": now,
         "checked_at": now,
         "last_error_kind": None,
