@@ -36,8 +36,9 @@ class Facts:
     provenance: Mapping[str, str]
     stale_since: datetime | None = None
     #: the key of what these facts were derived from (syncer.resolve.derivation_key); a later run whose
-    #: Hub listing gives the same key reuses them without reading or deriving a file
-    derived_from: str | None = None
+    #: Hub listing gives the same key reuses them without reading or deriving a file. Not a fact: facts
+    #: stored before the key existed equal the same facts derived again.
+    derived_from: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

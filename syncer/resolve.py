@@ -5,12 +5,10 @@ model's. The Hub is reached only through :mod:`syncer.hub`; facts are derived by
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import json
 import logging
-import sys
 import threading
 import time
 from collections import Counter
@@ -18,16 +16,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import syncer
-from syncer import derive
 from syncer.catalog import CatalogModel
 from syncer.derive import DerivationError, derive_facts
 from syncer.errors import HubDataError, HubError
 from syncer.hub import SHA_RE, HubClient, ModelInfo, RepoFacts, RequestBudget, RequestCounter, SpendLedger
 from syncer.listing import Facts
 from syncer.settings import Settings
+from syncer.stamps import derivation_stamp
 
 log = logging.getLogger("syncer")
 LEDGER_FLUSH_SECONDS = 2.0  # how often a run writes its Hub spend to the shared window (and at its end)
@@ -51,23 +47,6 @@ class Lookup:
 LookupCallback = Callable[[Lookup], None]
 
 
-@functools.cache
-def _code_stamp() -> str:
-    """The version and source of the code that turns a repo into facts: what files are read and how they are
-    checked (:mod:`syncer.hub`), the derivation (:mod:`syncer.derive`) and this stage. An upgrade that changes
-    any of them changes every derivation key, so every model is derived again by the new code."""
-    h = hashlib.sha256(f"syncer {syncer.__version__}\n".encode())
-    import syncer.hub._client as hub_client  # the module that reads and checks the files
-
-    for module in (derive, hub_client, sys.modules[__name__]):
-        source = getattr(module, "__file__", None)
-        try:
-            h.update(Path(source).read_bytes() if source else module.__name__.encode())
-        except OSError:  # no readable source (a frozen build): the version alone stamps it
-            h.update(module.__name__.encode())
-    return h.hexdigest()
-
-
 def derivation_key(
     *,
     repo_id: str,
@@ -80,7 +59,7 @@ def derivation_key(
 ) -> str:
     """The key of everything a model's facts are derived from, besides the bytes of its files (which the
     commit ``sha`` fixes): the repo's listed metadata, which files it has, the file-size caps and the code
-    (:func:`_code_stamp`). Equal keys mean equal facts, so a run may reuse stored facts on an equal key."""
+    (:func:`syncer.stamps.derivation_stamp`). Equal keys mean equal facts, so a run may reuse stored facts on an equal key."""
     inputs = {
         "repo": repo_id,
         "sha": sha,
@@ -89,7 +68,7 @@ def derivation_key(
         "library_name": library_name if isinstance(library_name, str) else None,
         "files": sorted(file_names),
         "caps": list(caps),
-        "code": _code_stamp(),
+        "code": derivation_stamp(),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
