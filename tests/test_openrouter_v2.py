@@ -726,3 +726,24 @@ def test_free_variant_with_prices_is_a_warning(tmp_path: Path) -> None:
     merged = merge_model(model=model, facts=_facts(model.hugging_face_id), catalog_file=str(path))
     assert any("is_free = true with non-zero prices" in w for w in merged.warnings)
     assert merged.openrouter_entry is not None and merged.openrouter_entry["is_free"] is True
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "hint"),
+    [
+        ("capacity = { prompt_tokens_per_minut = 5 }", "capacity.prompt_tokens_per_minut", "prompt_tokens_per_minute"),
+        ("capacity = { tokens = 5 }", "capacity.tokens", "remove it"),  # not 'tokenizer', a key of the model
+        ('compliance = { zdr = true }\ntokeniser = "Qwen3"', "tokeniser", "tokenizer"),
+        ('datacenters = [{ country_code = "JP", regoin = "a" }]', "datacenters.0.regoin", "region"),
+    ],
+)
+def test_an_unknown_nested_key_is_hinted_from_its_own_table(
+    tmp_path: Path, line: str, field: str, hint: str
+) -> None:
+    text = BASE_TOML.replace('description = "a model"', f'description = "a model"\n{line}')
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(__import__("tomllib").loads(text), path=tmp_path / "catalog.toml")
+    assert any(
+        i.field == field and i.hint is not None and hint in i.hint and i.model_id == "qwen"
+        for i in caught.value.issues
+    ), caught.value.issues
