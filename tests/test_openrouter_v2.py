@@ -87,7 +87,9 @@ def test_every_code_block_of_the_v2_guide_passes_in_its_place(path: Path) -> Non
             "resolution": {"type": "enum", "values": ["1K", "2K", "4K"]},
             "steps": {"type": "integer", "min": 1, "max": 50},
         }
-        entry["output_modalities"].append({"type": "image", "supported_parameters": knobs, "pricing": [snippet]})
+        entry["output_modalities"].append(
+            {"type": "image", "supported_parameters": knobs, "pricing": [snippet]}
+        )
     else:
         assert kind == "root"
         entry.update(snippet)
@@ -162,7 +164,9 @@ V2_BROKEN: list[tuple[str, Mutation, str]] = [
     ),
     (
         "zero-stuffed override",
-        _set(f"{TEXT_IN}/pricing/0/overrides", [{"when": {"prompt_tokens": {"gte": 200001}}, "cost_usd": "0"}]),
+        _set(
+            f"{TEXT_IN}/pricing/0/overrides", [{"when": {"prompt_tokens": {"gte": 200001}}, "cost_usd": "0"}]
+        ),
         'input_modalities[text].pricing[0].overrides[0].cost_usd is "0"',
     ),
     (
@@ -208,7 +212,14 @@ V2_BROKEN: list[tuple[str, Mutation, str]] = [
     (
         "duplicate window, days in another order",
         lambda e: e["input_modalities"][0]["pricing"].extend(
-            {"type": "prompt", "unit": "token", "cost_usd": c, "utc_start": 800, "utc_end": 1630, "utc_days": d}
+            {
+                "type": "prompt",
+                "unit": "token",
+                "cost_usd": c,
+                "utc_start": 800,
+                "utc_end": 1630,
+                "utc_days": d,
+            }
             for c, d in (("0.00001", ["monday", "friday"]), ("0.00002", ["friday", "monday"]))
         ),
         "input_modalities[text].pricing[4] repeats",
@@ -240,7 +251,9 @@ V2_BROKEN: list[tuple[str, Mutation, str]] = [
     ("discount_to_user string", _set("discount_to_user", "0.1"), "discount_to_user"),
     (
         "concurrency with a per",
-        _append(f"{TEXT_OUT}/capacity", {"type": "concurrency", "unit": "request", "per": "minute", "value": 4}),
+        _append(
+            f"{TEXT_OUT}/capacity", {"type": "concurrency", "unit": "request", "per": "minute", "value": 4}
+        ),
         "output_modalities[text].capacity[1]: concurrency has no per",
     ),
     (
@@ -328,7 +341,11 @@ V2_BROKEN: list[tuple[str, Mutation, str]] = [
         _when({"prompt_tokens": {"gte": 1, "lte": 2}}),
         "when.prompt_tokens must hold exactly one",
     ),
-    ("condition gte a string", _when({"prompt_tokens": {"gte": "200001"}}), "prompt_tokens.gte must be a number"),
+    (
+        "condition gte a string",
+        _when({"prompt_tokens": {"gte": "200001"}}),
+        "prompt_tokens.gte must be a number",
+    ),
     ("datacenter not ISO", _set("datacenters/0/country_code", "UK"), "'UK' is not an ISO 3166-1"),
     ("datacenter region empty", _set("datacenters/0/region", ""), "datacenters"),
     ("compliance not boolean", _set("compliance", {"zdr": "yes"}), "compliance.zdr must be a boolean"),
@@ -731,7 +748,11 @@ def test_free_variant_with_prices_is_a_warning(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "field", "hint"),
     [
-        ("capacity = { prompt_tokens_per_minut = 5 }", "capacity.prompt_tokens_per_minut", "prompt_tokens_per_minute"),
+        (
+            "capacity = { prompt_tokens_per_minut = 5 }",
+            "capacity.prompt_tokens_per_minut",
+            "prompt_tokens_per_minute",
+        ),
         ("capacity = { tokens = 5 }", "capacity.tokens", "remove it"),  # not 'tokenizer', a key of the model
         ('compliance = { zdr = true }\ntokeniser = "Qwen3"', "tokeniser", "tokenizer"),
         ('datacenters = [{ country_code = "JP", regoin = "a" }]', "datacenters.0.regoin", "region"),

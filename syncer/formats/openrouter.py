@@ -270,8 +270,10 @@ ENTRY = Record(
         Field("capacity_tpm", Integer(message=_POSITIVE, minimum=1), nullable=True),
         Field(
             "service_tier",
-            OneOf(ServiceTier, message="{where}: service_tier {value!r} is not one of flex, priority, fast,"
-                  " ultrafast"),
+            OneOf(
+                ServiceTier,
+                message="{where}: service_tier {value!r} is not one of flex, priority, fast, ultrafast",
+            ),
             description="omit for the default tier",
         ),
     ],

@@ -370,7 +370,9 @@ def _pricing(types: Sequence[str], units: Sequence[str], *, root: bool = False) 
     return Entries(record, ("type", "ttl_seconds", "implicit", "utc_start", "utc_end", "utc_days"), checks)
 
 
-def _capacity(types: Sequence[str], units: Sequence[str], *, concurrency: bool, root: bool = False) -> Entries:
+def _capacity(
+    types: Sequence[str], units: Sequence[str], *, concurrency: bool, root: bool = False
+) -> Entries:
     kinds = (*types, "concurrency") if concurrency else tuple(types)
     record = _fields(
         Field(
