@@ -11,6 +11,7 @@ import difflib
 import itertools
 import re
 import tomllib
+import typing
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -450,6 +451,27 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc if not (isinstance(p, str) and p.startswith(("function-", "list["))))
 
 
+def _table_keys(loc: tuple[int | str, ...]) -> frozenset[str]:
+    """The keys of the table that holds the key at ``loc`` (``capacity.tokens``: Capacity's keys), so an
+    unknown key is compared with its neighbours, not with the model's top-level keys."""
+    table: type[BaseModel] = CatalogModel
+    for part in loc[:-1]:
+        if not isinstance(part, str) or part not in table.model_fields:
+            continue  # a list index, or a pydantic union tag
+        pending: list[Any] = [table.model_fields[part].annotation]
+        nested: type[BaseModel] | None = None
+        while pending:
+            kind = pending.pop()
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                nested = kind
+                break
+            pending.extend(typing.get_args(kind))
+        if nested is None:
+            break
+        table = nested
+    return frozenset(table.model_fields)
+
+
 def _hint_for(field: str, message: str, known: frozenset[str] | set[str]) -> str | None:
     if "Extra inputs are not permitted" in message:
         close = difflib.get_close_matches(field.rsplit(".", maxsplit=1)[-1], sorted(known), n=1)
@@ -479,7 +501,7 @@ def _issues_from_validation(path: str, model_id: str | None, exc: ValidationErro
                 model_id,
                 field or None,
                 message,
-                _hint_for(field, message, CatalogModel.model_fields.keys() | set()),
+                _hint_for(field, message, _table_keys(err["loc"])),
             )
         )
     return issues

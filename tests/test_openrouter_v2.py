@@ -22,6 +22,11 @@ from syncer.publish.publisher import render_views
 FIXTURES = Path(__file__).parent / "fixtures" / "openrouter"
 V2_EXAMPLE = json.loads((FIXTURES / "guide-v2-example.json").read_text())
 FLAT_EXAMPLE = json.loads((FIXTURES / "guide-flat-example.json").read_text())
+#: the legacy page's example entry with its own long-context pricing block in place of the example's pricing
+FLAT_WITH_OVERRIDES = copy.deepcopy(FLAT_EXAMPLE)
+FLAT_WITH_OVERRIDES["data"][0].update(
+    json.loads((FIXTURES / "guide-flat-snippets" / "overrides-long-context.json").read_text())
+)
 
 
 def _facts(repo: str, *, inputs: tuple[str, ...] = ("text",), outputs: tuple[str, ...] = ("text",)) -> Facts:
@@ -56,6 +61,50 @@ def _views(path: Path) -> tuple[dict[str, Any], ...]:
 def test_guide_examples_pass_our_validators() -> None:
     assert validate_openrouter_v2_document(V2_EXAMPLE) == []
     assert validate_openrouter_document(FLAT_EXAMPLE) == []
+
+
+def _snippets(folder: str) -> list[Path]:
+    found = sorted((FIXTURES / folder).glob("*.json"))
+    assert found, folder
+    return found
+
+
+@pytest.mark.parametrize("path", _snippets("guide-v2-snippets"), ids=lambda p: p.stem)
+def test_every_code_block_of_the_v2_guide_passes_in_its_place(path: Path) -> None:
+    """Each of the guide's modality, price and root blocks, put where the guide puts it in its own example,
+    leaves the example valid (the guide's free implicit cache write "0" included)."""
+    snippet = json.loads(path.read_text())
+    document = copy.deepcopy(V2_EXAMPLE)
+    entry = document["data"][0]
+    kind, _, _ = path.stem.partition("-")
+    if kind in ("in", "out"):
+        scope = "input_modalities" if kind == "in" else "output_modalities"
+        entry[scope] = [m for m in entry[scope] if m["type"] != snippet["type"]] + [snippet]
+    elif snippet.get("type") == "prompt":  # an input price: the text input's base prompt price
+        entry["input_modalities"][0]["pricing"][0] = snippet
+    elif kind == "price":  # an output price, on an image output declaring the knobs its overrides name
+        knobs = {
+            "resolution": {"type": "enum", "values": ["1K", "2K", "4K"]},
+            "steps": {"type": "integer", "min": 1, "max": 50},
+        }
+        entry["output_modalities"].append(
+            {"type": "image", "supported_parameters": knobs, "pricing": [snippet]}
+        )
+    else:
+        assert kind == "root"
+        entry.update(snippet)
+    assert validate_openrouter_v2_document(document) == []
+
+
+@pytest.mark.parametrize("path", _snippets("guide-flat-snippets"), ids=lambda p: p.stem)
+def test_every_pricing_block_of_the_legacy_guide_passes_in_the_flat_example(path: Path) -> None:
+    """The legacy page's overrides (a long-context tier, a peak surcharge, an off-peak discount, a weekday
+    window) and its discount block, in place of the flat example's own pricing."""
+    snippet = json.loads(path.read_text())
+    snippet.pop("id", None)
+    document = copy.deepcopy(FLAT_EXAMPLE)
+    document["data"][0].update(snippet)
+    assert validate_openrouter_document(document) == []
 
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -98,6 +147,13 @@ def _append(path: str, value: object) -> Mutation:
 
 TEXT_IN = "input_modalities/0"
 TEXT_OUT = "output_modalities/0"
+
+
+def _when(predicate: object) -> Mutation:
+    """The guide's text prompt price, given one override with this predicate."""
+    return _set(f"{TEXT_IN}/pricing/0/overrides", [{"when": predicate, "cost_usd": "0.000016"}])
+
+
 V2_BROKEN: list[tuple[str, Mutation, str]] = [
     ("object key at the root", _set("object", "model"), "unknown key 'object'"),
     ("owned_by at the root", _set("owned_by", "anthropic"), "unknown key 'owned_by'"),
@@ -107,13 +163,25 @@ V2_BROKEN: list[tuple[str, Mutation, str]] = [
         "output_modalities[text].pricing[1].cost_usd",
     ),
     (
+        "zero-stuffed override",
+        _set(
+            f"{TEXT_IN}/pricing/0/overrides", [{"when": {"prompt_tokens": {"gte": 200001}}, "cost_usd": "0"}]
+        ),
+        'input_modalities[text].pricing[0].overrides[0].cost_usd is "0"',
+    ),
+    (
+        "zero-stuffed base cache price",
+        _set(f"{TEXT_IN}/pricing/2/cost_usd", "0"),
+        'input_modalities[text].pricing[2].cost_usd is "0"',
+    ),
+    (
         "cost_usd number",
-        _set(f"{TEXT_IN}/pricing/0/cost_usd", 0.000003),
+        _set(f"{TEXT_IN}/pricing/0/cost_usd", 0.000008),
         "input_modalities[text].pricing[0].cost_usd",
     ),
     (
         "cost_usd scientific",
-        _set(f"{TEXT_IN}/pricing/0/cost_usd", "3e-06"),
+        _set(f"{TEXT_IN}/pricing/0/cost_usd", "8e-06"),
         "input_modalities[text].pricing[0].cost_usd",
     ),
     (
@@ -127,14 +195,34 @@ V2_BROKEN: list[tuple[str, Mutation, str]] = [
         "output_modalities[text].pricing[1].type",
     ),
     (
+        "cache write on an output",
+        _append(f"{TEXT_OUT}/pricing", {"type": "cache_write", "unit": "token", "cost_usd": "0.00001"}),
+        "output_modalities[text].pricing[2].type",
+    ),
+    (
         "duplicate pricing identity",
-        _set(f"{TEXT_IN}/pricing/3/ttl_seconds", 300),
+        _append(f"{TEXT_IN}/pricing", {"type": "cache_write", "unit": "token", "cost_usd": "0.00002"}),
         "input_modalities[text].pricing[3] repeats",
     ),
     (
         "duplicate identity other unit",
         _append(f"{TEXT_IN}/pricing", {"type": "prompt", "unit": "character", "cost_usd": "0.1"}),
-        "pricing[4] repeats",
+        "pricing[3] repeats",
+    ),
+    (
+        "duplicate window, days in another order",
+        lambda e: e["input_modalities"][0]["pricing"].extend(
+            {
+                "type": "prompt",
+                "unit": "token",
+                "cost_usd": c,
+                "utc_start": 800,
+                "utc_end": 1630,
+                "utc_days": d,
+            }
+            for c, d in (("0.00001", ["monday", "friday"]), ("0.00002", ["friday", "monday"]))
+        ),
+        "input_modalities[text].pricing[4] repeats",
     ),
     ("window without its end", _set(f"{TEXT_IN}/pricing/0/utc_start", 100), "utc_start and utc_end"),
     (
@@ -148,9 +236,31 @@ V2_BROKEN: list[tuple[str, Mutation, str]] = [
         "170 is not a clock time",
     ),
     ("window at the root", _set("pricing/0/utc_start", 100), "unknown key 'utc_start' in pricing[0]"),
+    (
+        "utc_days not a weekday",
+        _set(f"{TEXT_IN}/pricing/0/utc_days", ["mon"]),
+        "input_modalities[text].pricing[0].utc_days: 'mon' is not allowed",
+    ),
+    (
+        "utc_days twice the same day",
+        _set(f"{TEXT_IN}/pricing/0/utc_days", ["monday", "monday"]),
+        "utc_days: duplicate 'monday'",
+    ),
+    ("utc_days empty", _set(f"{TEXT_IN}/pricing/0/utc_days", []), "utc_days: must not be empty"),
     ("discount_to_user of 1", _set("discount_to_user", 1), "discount_to_user 1 must be below 1"),
     ("discount_to_user string", _set("discount_to_user", "0.1"), "discount_to_user"),
-    ("concurrency with a per", _set(f"{TEXT_OUT}/capacity/1/per", "minute"), "concurrency has no per"),
+    (
+        "concurrency with a per",
+        _append(
+            f"{TEXT_OUT}/capacity", {"type": "concurrency", "unit": "request", "per": "minute", "value": 4}
+        ),
+        "output_modalities[text].capacity[1]: concurrency has no per",
+    ),
+    (
+        "concurrency per token",
+        _append(f"{TEXT_OUT}/capacity", {"type": "concurrency", "unit": "token", "value": 4}),
+        "concurrency is counted in request, not 'token'",
+    ),
     (
         "capacity without per",
         _drop(f"{TEXT_IN}/capacity/0/per"),
@@ -161,7 +271,14 @@ V2_BROKEN: list[tuple[str, Mutation, str]] = [
         _set(f"{TEXT_IN}/capacity/0/type", "concurrency"),
         "input_modalities[text].capacity[0].type",
     ),
-    ("schema_version 2.3", _set("schema_version", "2.3"), "schema_version '2.3'"),
+    (
+        "duplicate capacity identity",
+        _append(f"{TEXT_IN}/capacity", {"type": "prompt", "unit": "token", "per": "minute", "value": 5}),
+        "input_modalities[text].capacity[2] repeats",
+    ),
+    ("root request capacity per search", _set("capacity/0/unit", "search"), "request is counted per request"),
+    ("schema_version 3.0", _set("schema_version", "3.0"), "schema_version '3.0'"),
+    ("schema_version a number", _set("schema_version", 2.4), "schema_version 2.4"),
     ("missing schema_version", _drop("schema_version"), "missing key 'schema_version'"),
     ("unknown input type", _set(f"{TEXT_IN}/type", "pdf"), "input_modalities[0].type 'pdf'"),
     ("input twice", _append("input_modalities", {"type": "file"}), "has 'file' twice"),
@@ -195,8 +312,13 @@ V2_BROKEN: list[tuple[str, Mutation, str]] = [
     ),
     (
         "enum with duplicates",
-        _set(f"{TEXT_OUT}/supported_parameters/reasoning_effort/values", ["low", "low"]),
-        "reasoning_effort.values has duplicates",
+        _set("passthrough_parameters/service_tier/values", ["standard", "standard"]),
+        "passthrough_parameters.service_tier.values has duplicates",
+    ),
+    (
+        "boolean with a unit",
+        _set(f"{TEXT_OUT}/supported_parameters/tools/unit", "token"),
+        "supported_parameters.tools.unit 'token' is not allowed",
     ),
     (
         "image format outside the domain",
@@ -208,24 +330,42 @@ V2_BROKEN: list[tuple[str, Mutation, str]] = [
         _set(f"{TEXT_IN}/pricing/0/ttl_seconds", 60),
         "ttl_seconds and implicit qualify cache entries only",
     ),
-    ("web_search per token", _set("pricing/1/unit", "token"), "pricing[1].unit 'token'"),
+    ("web_search per token", _set("pricing/0/unit", "token"), "pricing[0].unit 'token'"),
     (
         "predicate with two combinators",
-        _set(f"{TEXT_IN}/pricing/0/overrides/0/when", {"not": {}, "anyOf": []}),
+        _when({"not": {}, "anyOf": []}),
         "exactly one of allOf/anyOf/not",
     ),
     (
         "condition with two operators",
-        _set(f"{TEXT_IN}/pricing/0/overrides/0/when", {"prompt_tokens": {"gte": 1, "lte": 2}}),
+        _when({"prompt_tokens": {"gte": 1, "lte": 2}}),
         "when.prompt_tokens must hold exactly one",
     ),
-    ("datacenter not ISO", _set("datacenters/1/country_code", "UK"), "'UK' is not an ISO 3166-1"),
-    ("compliance not boolean", _set("compliance/zdr", "yes"), "compliance.zdr must be a boolean"),
+    (
+        "condition gte a string",
+        _when({"prompt_tokens": {"gte": "200001"}}),
+        "prompt_tokens.gte must be a number",
+    ),
+    ("datacenter not ISO", _set("datacenters/0/country_code", "UK"), "'UK' is not an ISO 3166-1"),
+    ("datacenter region empty", _set("datacenters/0/region", ""), "datacenters"),
+    ("compliance not boolean", _set("compliance", {"zdr": "yes"}), "compliance.zdr must be a boolean"),
     ("quantization unknown", _set("quantization", "unknown"), "quantization 'unknown'"),
+    ("service_tier unknown", _set("service_tier", "standard"), "service_tier 'standard' is not one of"),
+    (
+        "free variant with a service tier",
+        _set("is_free", True),
+        "is_free true and service_tier 'priority'",
+    ),
+    ("deployment_region empty", _set("deployment_region", ""), "deployment_region must be a non-empty"),
     (
         "limit not positive",
         _set(f"{TEXT_IN}/supported_inputs/max_context_length/value", 0),
         "max_context_length.value",
+    ),
+    (
+        "deprecation_date not on the hour",
+        _set("deprecation_date", "2025-06-01T15:30:00Z"),
+        "deprecation_date must be YYYY-MM-DD or YYYY-MM-DDTHH:00:00Z",
     ),
 ]
 
@@ -332,6 +472,29 @@ FLAT_BROKEN: list[tuple[str, Mutation, str]] = [
         "input_cache_read is above pricing.prompt",
     ),
     ("alias key", _set("max_completion_tokens", 5), "unknown key 'max_completion_tokens'"),
+    ("service_tier unknown", _set("service_tier", "standard"), "service_tier 'standard' is not one of"),
+    ("free variant with a service tier", _set("is_free", True), "is_free true and service_tier 'priority'"),
+    (
+        "utc_days not a weekday",
+        _set("pricing/overrides/0", {"utc_days": ["sun"], "utc_start": 100, "utc_end": 500, "prompt": "0.1"}),
+        "pricing.overrides[0].utc_days: 'sun' is not allowed",
+    ),
+    (
+        "utc_days without a window",
+        _set("pricing/overrides/0", {"utc_days": ["sunday"], "prompt": "0.1"}),
+        "pricing.overrides[0] needs min_prompt_tokens, or utc_start and utc_end",
+    ),
+    (
+        "windows with different days",
+        lambda e: e["pricing"].update(
+            overrides=[
+                {"utc_days": ["monday"], "utc_start": 100, "utc_end": 200, "prompt": "0.1"},
+                {"utc_start": 300, "utc_end": 400, "prompt": "0.1"},
+            ]
+        ),
+        "windows have different utc_days",
+    ),
+    ("datacenter with a region", _set("datacenters/0/region", "us-east-1"), "datacenters entries must be"),
     (
         "input_cache_write has no place",
         _set("pricing/input_cache_write", "0.1"),
@@ -344,10 +507,18 @@ FLAT_BROKEN: list[tuple[str, Mutation, str]] = [
     ("mutate", "expected"), [(m, e) for _, m, e in FLAT_BROKEN], ids=[n for n, _, _ in FLAT_BROKEN]
 )
 def test_broken_flat_variants_are_refused_naming_the_path(mutate: Mutation, expected: str) -> None:
-    document = copy.deepcopy(FLAT_EXAMPLE)
+    assert validate_openrouter_document(FLAT_WITH_OVERRIDES) == []
+    document = copy.deepcopy(FLAT_WITH_OVERRIDES)
     mutate(document["data"][0])
     problems = validate_openrouter_document(document)
     assert any(expected in p for p in problems), problems
+
+
+def test_at_least_25_broken_variants_of_each_example() -> None:
+    for variants in (V2_BROKEN, FLAT_BROKEN):
+        names = [name for name, _, _ in variants]
+        assert len(set(names)) == len(names) >= 25
+        assert all(expected for _, _, expected in variants)
 
 
 def test_every_new_key_agrees_across_the_three_views() -> None:
@@ -572,3 +743,28 @@ def test_free_variant_with_prices_is_a_warning(tmp_path: Path) -> None:
     merged = merge_model(model=model, facts=_facts(model.hugging_face_id), catalog_file=str(path))
     assert any("is_free = true with non-zero prices" in w for w in merged.warnings)
     assert merged.openrouter_entry is not None and merged.openrouter_entry["is_free"] is True
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "hint"),
+    [
+        (
+            "capacity = { prompt_tokens_per_minut = 5 }",
+            "capacity.prompt_tokens_per_minut",
+            "prompt_tokens_per_minute",
+        ),
+        ("capacity = { tokens = 5 }", "capacity.tokens", "remove it"),  # not 'tokenizer', a key of the model
+        ('compliance = { zdr = true }\ntokeniser = "Qwen3"', "tokeniser", "tokenizer"),
+        ('datacenters = [{ country_code = "JP", regoin = "a" }]', "datacenters.0.regoin", "region"),
+    ],
+)
+def test_an_unknown_nested_key_is_hinted_from_its_own_table(
+    tmp_path: Path, line: str, field: str, hint: str
+) -> None:
+    text = BASE_TOML.replace('description = "a model"', f'description = "a model"\n{line}')
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(__import__("tomllib").loads(text), path=tmp_path / "catalog.toml")
+    assert any(
+        i.field == field and i.hint is not None and hint in i.hint and i.model_id == "qwen"
+        for i in caught.value.issues
+    ), caught.value.issues

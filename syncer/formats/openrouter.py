@@ -43,6 +43,8 @@ from syncer.formats.vocabulary import (
     PricingKey,
     Quantization,
     SamplingParameter,
+    ServiceTier,
+    Weekday,
 )
 
 PRICE = Text(
@@ -63,6 +65,12 @@ def _discount_below_one(where: str, entry: Mapping[str, Any]) -> str | None:
     value = entry.get("discount_to_user")
     if isinstance(value, int | float) and is_number(value) and value >= 1:
         return f"{where}: discount_to_user {value} must be below 1"
+    return None
+
+
+def _free_has_no_tier(where: str, entry: Mapping[str, Any]) -> str | None:
+    if entry.get("is_free") is True and "service_tier" in entry:
+        return f"{where}: is_free true and service_tier {entry['service_tier']!r}: a free variant has no tier"
     return None
 
 
@@ -87,18 +95,20 @@ OVERRIDE = Record(
         ),
         Field("utc_start", _HHMM),
         Field("utc_end", _HHMM),
+        Field("utc_days", Items(OneOf(Weekday, message=LISTED_WORD), nonempty=True)),
         *(Field(key, PRICE) for key in PricingKey),
     ],
     message="{where}: {key} entries must be objects",
     unknown_message="{where}: unknown key {value!r} in {key}",
-    description="a long-context tier (min_prompt_tokens) or a UTC window (utc_start, utc_end), and the prices"
-    " that change",
+    description="a long-context tier (min_prompt_tokens) or a UTC window (utc_start, utc_end, utc_days?), and"
+    " the prices that change",
 )
 
 
 class Overrides(Rule):
     """``pricing.overrides``: at most 2 tiers with increasing thresholds, or at most 2 windows with the same
-    prices (start and end both given, real clock times, different); never both kinds."""
+    prices and the same ``utc_days`` (start and end both given, real clock times, different); never both
+    kinds. A window without start and end (``utc_days`` alone, a whole day) is not billable: refused."""
 
     message = "{where}: {key} must be a list"
 
@@ -111,6 +121,7 @@ class Overrides(Rule):
         kinds: set[str] = set()
         thresholds: list[int] = []
         prices: set[str] = set()
+        days: set[str] = set()
         for index, item in enumerate(value):
             at = f"{key}[{index}]"
             OVERRIDE.check(problems, where, at, item)
@@ -123,8 +134,10 @@ class Overrides(Rule):
                 kinds.add("tier")
                 if is_int(item["min_prompt_tokens"]):
                     thresholds.append(item["min_prompt_tokens"])
-            if "utc_start" in item or "utc_end" in item:
+            if "utc_start" in item or "utc_end" in item or "utc_days" in item:
                 kinds.add("window")
+                listed = item.get("utc_days")
+                days.add(repr(sorted(listed) if isinstance(listed, list) else listed))
                 start, end = item.get("utc_start"), item.get("utc_end")
                 if start is None or end is None:
                     problems.append(f"{where}: {at} needs both utc_start and utc_end")
@@ -142,6 +155,8 @@ class Overrides(Rule):
             problems.append(f"{where}: {key} tiers do not increase: {thresholds}")
         if len(prices) > 1:
             problems.append(f"{where}: {key} windows have different prices")
+        if len(days) > 1:
+            problems.append(f"{where}: {key} windows have different utc_days")
 
     def schema(self) -> dict[str, Any]:
         return {"type": "array", "minItems": 1, "maxItems": 2, "items": OVERRIDE.schema()}
@@ -252,12 +267,20 @@ ENTRY = Record(
             Number(message="{where}: discount_to_user must be a JSON number (not a string)"),
             description="below 1; negative is a markup",
         ),
-        Field("capacity_tpm", Integer(message=_POSITIVE, minimum=1)),
+        Field("capacity_tpm", Integer(message=_POSITIVE, minimum=1), nullable=True),
+        Field(
+            "service_tier",
+            OneOf(
+                ServiceTier,
+                message="{where}: service_tier {value!r} is not one of flex, priority, fast, ultrafast",
+            ),
+            description="omit for the default tier",
+        ),
     ],
     unknown_message="{where}: unknown key {value!r}",
     missing_message="{where}: missing key {value!r}",
     check_missing=True,
-    checks=[_lengths, _discount_below_one],
+    checks=[_lengths, _discount_below_one, _free_has_no_tier],
     description="one entry of OpenRouter's provider listing format (shared/spec/listing-format.md)",
 )
 

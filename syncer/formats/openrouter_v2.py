@@ -16,6 +16,7 @@ from typing import Any
 
 from syncer.formats.openrouter import DOCUMENT_MESSAGE, PRICE
 from syncer.formats.rules import (
+    LISTED_WORD,
     Boolean,
     Field,
     Integer,
@@ -40,9 +41,13 @@ from syncer.formats.vocabulary import (
     UNIX_SECONDS_MIN,
     CountryCode,
     Quantization,
+    ServiceTier,
+    Weekday,
 )
 
 SCHEMA_VERSION = "2.4"
+#: the guide: "any 2.x value is accepted" (its schema's pattern); the house writes :data:`SCHEMA_VERSION`
+SCHEMA_VERSION_PATTERN = r"^2\.[0-9]+$"
 REF = "#/components/schemas/"
 DESCRIPTOR_REF = "OpenRouterV2Descriptor"
 PREDICATE_REF = "OpenRouterV2Predicate"
@@ -277,6 +282,11 @@ def _window_check(where: str, entry: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _identity_part(value: object) -> object:
+    """A qualifier as identity: a day list is a set (``["friday", "monday"]`` is ``["monday", "friday"]``)."""
+    return sorted(map(str, value)) if isinstance(value, list) else value
+
+
 @dataclass(frozen=True)
 class Entries(Rule):
     """A list of pricing or capacity entries of one scope, each identity at most once."""
@@ -300,7 +310,7 @@ class Entries(Rule):
                 message = cross(f"{where}: {at}", item)
                 if message is not None:
                     problems.append(message)
-            identity = repr([item.get(k) for k in self.identity])
+            identity = repr([_identity_part(item.get(k)) for k in self.identity])
             if identity in seen:
                 problems.append(
                     f"{where}: {at} repeats the identity of an earlier entry ({', '.join(self.identity)})"
@@ -309,6 +319,14 @@ class Entries(Rule):
 
     def schema(self) -> dict[str, Any]:
         return {"type": "array", "items": self.entry.schema()}
+
+
+def _root_unit(where: str, entry: Mapping[str, Any]) -> str | None:
+    """At the root, ``request`` is per ``request`` and ``web_search`` per ``search`` (prices and capacity)."""
+    kind = entry.get("type")
+    if kind in ROOT_UNITS and entry.get("unit") != ROOT_UNITS[kind]:
+        return f"{where}: {kind} is counted per {ROOT_UNITS[kind]}, not {entry.get('unit')!r}"
+    return None
 
 
 def _pricing(types: Sequence[str], units: Sequence[str], *, root: bool = False) -> Entries:
@@ -337,6 +355,7 @@ def _pricing(types: Sequence[str], units: Sequence[str], *, root: bool = False) 
             Field(
                 "utc_end", Integer(message="{where}: {key} {value!r} is not HHMM", minimum=0, maximum=2359)
             ),
+            Field("utc_days", Items(OneOf(Weekday, message=LISTED_WORD), nonempty=True)),
         ]
 
         def _cache_qualifiers(where: str, entry: Mapping[str, Any]) -> str | None:
@@ -346,19 +365,14 @@ def _pricing(types: Sequence[str], units: Sequence[str], *, root: bool = False) 
 
         checks = [_window_check, _cache_qualifiers]
     else:
-
-        def _root_unit(where: str, entry: Mapping[str, Any]) -> str | None:
-            kind = entry.get("type")
-            if kind in ROOT_UNITS and entry.get("unit") != ROOT_UNITS[kind]:
-                return f"{where}: {kind} is priced per {ROOT_UNITS[kind]}"
-            return None
-
         checks = [_root_unit]
     record = _fields(*fields, missing_message="{where}: missing key {value!r} in {key}")
-    return Entries(record, ("type", "ttl_seconds", "implicit", "utc_start", "utc_end"), checks)
+    return Entries(record, ("type", "ttl_seconds", "implicit", "utc_start", "utc_end", "utc_days"), checks)
 
 
-def _capacity(types: Sequence[str], units: Sequence[str], *, concurrency: bool) -> Entries:
+def _capacity(
+    types: Sequence[str], units: Sequence[str], *, concurrency: bool, root: bool = False
+) -> Entries:
     kinds = (*types, "concurrency") if concurrency else tuple(types)
     record = _fields(
         Field(
@@ -378,10 +392,13 @@ def _capacity(types: Sequence[str], units: Sequence[str], *, concurrency: bool) 
 
     def _per(where: str, entry: Mapping[str, Any]) -> str | None:
         if entry.get("type") == "concurrency":
-            return f"{where}: concurrency has no per" if "per" in entry else None
+            if "per" in entry:
+                return f"{where}: concurrency has no per"
+            unit = entry.get("unit")
+            return None if unit == "request" else f"{where}: concurrency is counted in request, not {unit!r}"
         return None if "per" in entry else f"{where}: missing key 'per'"
 
-    return Entries(record, ("type", "unit", "per"), [_per])
+    return Entries(record, ("type", "unit", "per"), [_per, *([_root_unit] if root else [])])
 
 
 INPUT_PRICING = _pricing(INPUT_PRICE_TYPES, INPUT_UNITS)
@@ -389,7 +406,7 @@ OUTPUT_PRICING = _pricing(OUTPUT_PRICE_TYPES, OUTPUT_UNITS)
 ROOT_PRICING = _pricing(ROOT_PRICE_TYPES, tuple(ROOT_UNITS.values()), root=True)
 INPUT_CAPACITY = _capacity(INPUT_PRICE_TYPES, INPUT_UNITS, concurrency=False)
 OUTPUT_CAPACITY = _capacity(OUTPUT_PRICE_TYPES, OUTPUT_UNITS, concurrency=True)
-ROOT_CAPACITY = _capacity(ROOT_PRICE_TYPES, tuple(ROOT_UNITS.values()), concurrency=True)
+ROOT_CAPACITY = _capacity(ROOT_PRICE_TYPES, tuple(ROOT_UNITS.values()), concurrency=True, root=True)
 
 
 # --- modality objects ----------------------------------------------------------------------------
@@ -480,17 +497,24 @@ INPUTS = Modalities({kind.value: _input(kind.value) for kind in InputType})
 OUTPUTS = Modalities({kind.value: _output(kind.value) for kind in OutputType})
 
 
-def _costs(entry: Mapping[str, Any]) -> list[tuple[str, object]]:
-    """(path, cost_usd) of every price of an entry, overrides included."""
-    found: list[tuple[str, object]] = []
+#: qualifiers that make a pricing entry a distinct SKU beside its base entry
+QUALIFIERS = ("ttl_seconds", "implicit", "utc_start", "utc_end", "utc_days")
+
+
+def _costs(entry: Mapping[str, Any]) -> list[tuple[str, object, bool]]:
+    """(path, cost_usd, qualified) of every price of an entry, overrides included; ``qualified``: the price is
+    an entry with a qualifier (a distinct SKU such as an implicit cache write), not a base price."""
+    found: list[tuple[str, object, bool]] = []
 
     def walk(prefix: str, prices: object) -> None:
         for index, price in enumerate(prices if isinstance(prices, list) else []):
             if isinstance(price, Mapping):
-                found.append((f"{prefix}[{index}].cost_usd", price.get("cost_usd")))
+                qualified = any(q in price for q in QUALIFIERS)
+                found.append((f"{prefix}[{index}].cost_usd", price.get("cost_usd"), qualified))
                 for j, override in enumerate(price.get("overrides") or []):
                     if isinstance(override, Mapping):
-                        found.append((f"{prefix}[{index}].overrides[{j}].cost_usd", override.get("cost_usd")))
+                        path = f"{prefix}[{index}].overrides[{j}].cost_usd"
+                        found.append((path, override.get("cost_usd"), False))
 
     walk("pricing", entry.get("pricing"))
     for scope in ("input_modalities", "output_modalities"):
@@ -501,16 +525,23 @@ def _costs(entry: Mapping[str, Any]) -> list[tuple[str, object]]:
 
 
 def _no_zero_stuffing(where: str, entry: Mapping[str, Any]) -> str | None:
-    """A "0" price is a free SKU, never a placeholder: only an ``is_free`` model may carry one."""
+    """A "0" price is a free SKU, never a placeholder: only an ``is_free`` model, or an entry made a distinct
+    SKU by a qualifier (the guide's free implicit ``cache_write`` with a ``ttl_seconds``), may carry one."""
     if entry.get("is_free") is True:
         return None
     zeros = [
         p
-        for p, cost in _costs(entry)
-        if isinstance(cost, str) and PRICE_RE.fullmatch(cost) and Decimal(cost) == 0
+        for p, cost, qualified in _costs(entry)
+        if not qualified and isinstance(cost, str) and PRICE_RE.fullmatch(cost) and Decimal(cost) == 0
     ]
     if zeros:
         return f'{where}: {zeros[0]} is "0": leave an unbilled price out (zero-stuffing)'
+    return None
+
+
+def _free_has_no_tier(where: str, entry: Mapping[str, Any]) -> str | None:
+    if entry.get("is_free") is True and "service_tier" in entry:
+        return f"{where}: is_free true and service_tier {entry['service_tier']!r}: a free variant has no tier"
     return None
 
 
@@ -536,7 +567,10 @@ ENTRY = Record(
     [
         Field(
             "schema_version",
-            OneOf((SCHEMA_VERSION,), message='{where}: schema_version {value!r} is not "2.4"'),
+            Text(
+                message='{where}: schema_version {value!r} is not "2.x" (OpenRouter accepts any 2.x; we write "2.4")',
+                pattern=SCHEMA_VERSION_PATTERN,
+            ),
             required=True,
         ),
         Field("id", Text(message="{where}: id must be a non-empty string", min_length=1), required=True),
@@ -581,6 +615,14 @@ ENTRY = Record(
         ),
         Field("is_ready", Boolean(message="{where}: is_ready must be a boolean")),
         Field("is_free", Boolean(message="{where}: is_free must be a boolean")),
+        Field(
+            "service_tier",
+            OneOf(
+                ServiceTier,
+                message="{where}: service_tier {value!r} is not one of flex, priority, fast, ultrafast",
+            ),
+            description="omit for the default tier",
+        ),
         Field("discount_to_user", Number(message="{where}: discount_to_user must be a JSON number below 1")),
         Field(
             "openrouter",
@@ -591,6 +633,11 @@ ENTRY = Record(
         ),
         Field("datacenters", Items(_DATACENTER, unique_by=None)),
         Field(
+            "deployment_region",
+            Text(message="{where}: deployment_region must be a non-empty string", min_length=1),
+            description="a label of the deployment's region or scope (US, global)",
+        ),
+        Field(
             "compliance",
             Map(
                 Boolean(message="{where}: {key} must be a boolean"),
@@ -600,7 +647,7 @@ ENTRY = Record(
     ],
     unknown_message="{where}: unknown key {value!r}",
     missing_message="{where}: missing key {value!r}",
-    checks=[_no_zero_stuffing, _discount],
+    checks=[_no_zero_stuffing, _discount, _free_has_no_tier],
     description="one model of OpenRouter's 2.4 provider document (shared/spec/openrouter-2.4.md)",
 )
 

@@ -65,6 +65,27 @@ class SamplingParameter(StrEnum):
     LOGIT_BIAS = "logit_bias"
 
 
+class ServiceTier(StrEnum):
+    """OpenRouter's ``service_tier`` of a non-default entry (both formats; ``fast`` aliases ``priority``)."""
+
+    FLEX = "flex"
+    PRIORITY = "priority"
+    FAST = "fast"
+    ULTRAFAST = "ultrafast"
+
+
+class Weekday(StrEnum):
+    """``utc_days`` of a pricing window (both formats): UTC weekday names."""
+
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+
+
 class Feature(StrEnum):
     TOOLS = "tools"
     JSON_MODE = "json_mode"
