@@ -12,28 +12,26 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from syncer.errors import PublishError, SnapshotInvalidError, SnapshotWriteError
-from syncer.formats import validate_catalog_document, validate_openrouter_document
-from syncer.formats.openrouter_v2 import validate_openrouter_v2_document
+from syncer.formats.views import DOCUMENT_VALIDATORS, View
 
-OPENROUTER = "openrouter"
-CATALOG = "catalog"
-OPENROUTER_V2 = "openrouter-v2"
-FILE_NAMES = {OPENROUTER: "openrouter.json", CATALOG: "catalog.json", OPENROUTER_V2: "openrouter-v2.json"}
-VALIDATORS: dict[str, Callable[[object], list[str]]] = {
-    OPENROUTER: validate_openrouter_document,
-    CATALOG: validate_catalog_document,
-    OPENROUTER_V2: validate_openrouter_v2_document,
-}
+OPENROUTER: str = View.OPENROUTER
+CATALOG: str = View.CATALOG
+OPENROUTER_V2: str = View.OPENROUTER_V2
+FILE_NAMES: dict[str, str] = {OPENROUTER: "openrouter.json", CATALOG: "catalog.json", OPENROUTER_V2: "openrouter-v2.json"}
+VALIDATORS: dict[str, Callable[..., list[str]]] = {str(v): f for v, f in DOCUMENT_VALIDATORS.items()}
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # json.dumps would build one per call
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def render(document: Mapping[str, Any]) -> bytes:
@@ -59,6 +57,16 @@ def content_hash(data: bytes) -> str:
 def validated_bytes(name: str, document: Any) -> bytes:
     """Render and check a snapshot against the listing spec; raise SnapshotInvalidError otherwise."""
     problems = VALIDATORS[name](document)
+    if problems:
+        raise SnapshotInvalidError(FILE_NAMES[name], problems)
+    return render(document)
+
+
+def checked_bytes(name: str, document: Any, entry_problems: Sequence[str]) -> bytes:
+    """Render a snapshot whose entries were each validated when they were made (``entry_problems``: what
+    that found), checking the document's own rules (shape, unique ids, order) now; raise
+    SnapshotInvalidError on any problem of either."""
+    problems = [*entry_problems, *VALIDATORS[name](document, entries=False)]
     if problems:
         raise SnapshotInvalidError(FILE_NAMES[name], problems)
     return render(document)

@@ -162,15 +162,23 @@ ENTRY = Record(
 DOCUMENT_MESSAGE = 'the document must be {"object": "list", "data": [...]}'
 
 
-def validate_catalog_document(document: object) -> Problems:
-    """The OpenAI-compatible list shape of ``catalog.json``, every entry obeying :data:`ENTRY`."""
+def validate_catalog_entry(entry: Mapping[str, Any]) -> Problems:
+    """Every rule one entry must obey; returns the problems (empty when valid)."""
+    problems: Problems = []
+    ENTRY.check(problems, model_where(entry), "", entry)
+    return problems
+
+
+def validate_catalog_document(document: object, *, entries: bool = True) -> Problems:
+    """The OpenAI-compatible list shape of ``catalog.json``, every entry obeying :data:`ENTRY`. With ``entries`` False, the
+    document's own rules only: its shape, unique ids, order (each entry was validated when it was made)."""
     if (
         not isinstance(document, Mapping)
         or document.get("object") != "list"
         or not isinstance(document.get("data"), list)
     ):
         return [DOCUMENT_MESSAGE]
-    return listing_problems(document["data"], ENTRY, where=model_where)
+    return listing_problems(document["data"], ENTRY if entries else None, where=model_where)
 
 
 def entry_schema() -> dict[str, Any]:

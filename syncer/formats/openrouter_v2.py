@@ -652,15 +652,23 @@ ENTRY = Record(
 )
 
 
-def validate_openrouter_v2_document(document: object) -> Problems:
-    """Rules of a whole 2.4 document: exactly ``{"data": [...]}``, every entry, unique ids, sorted by id."""
+def validate_openrouter_v2_entry(entry: Mapping[str, Any]) -> Problems:
+    """Every rule one entry must obey; returns the problems (empty when valid)."""
+    problems: Problems = []
+    ENTRY.check(problems, model_where(entry), "", entry)
+    return problems
+
+
+def validate_openrouter_v2_document(document: object, *, entries: bool = True) -> Problems:
+    """Rules of a whole 2.4 document: exactly ``{"data": [...]}``, every entry, unique ids, sorted by id. With ``entries`` False, the
+    document's own rules only: its shape, unique ids, order (each entry was validated when it was made)."""
     if (
         not isinstance(document, Mapping)
         or set(document) != {"data"}
         or not isinstance(document["data"], list)
     ):
         return [DOCUMENT_MESSAGE]
-    return listing_problems(document["data"], ENTRY, where=model_where)
+    return listing_problems(document["data"], ENTRY if entries else None, where=model_where)
 
 
 def entry_schema() -> dict[str, Any]:

@@ -426,16 +426,18 @@ class ObjectOrList(Rule):
 
 
 def listing_problems(
-    entries: Iterable[object], entry: Record, *, where: Callable[[Mapping[str, Any]], str]
+    entries: Iterable[object], entry: Record | None, *, where: Callable[[Mapping[str, Any]], str]
 ) -> Problems:
-    """Every entry's problems, then the listing's own rules: ids unique, entries sorted by id."""
+    """Every entry's problems, then the listing's own rules: ids unique, entries sorted by id. With
+    ``entry`` None, only the listing's own rules (for entries each validated when they were made)."""
     problems: Problems = []
     ids: list[str] = []
     for item in entries:
         if not isinstance(item, Mapping):
             problems.append("every entry must be an object")
             continue
-        entry.check(problems, where(item), "", item)
+        if entry is not None:
+            entry.check(problems, where(item), "", item)
         model_id = item.get("id")
         if isinstance(model_id, str) and model_id:
             ids.append(model_id)
