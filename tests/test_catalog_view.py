@@ -630,6 +630,12 @@ def test_claims_that_make_no_sense_are_claim_contradicted_warnings(mirror, make_
         'supported_features = ["tools", "json_mode"]\nsupported_sampling_parameters = []\n'
         '[[models]]\nid = "gemma"\nhugging_face_id = "google/gemma-2-9b-it"\nmax_output_length = 8192\n'
         'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0.2" }\n'
+        '[[models]]\nid = "reranker"\nhugging_face_id = "BAAI/bge-reranker-v2-m3"\nmax_output_length = 1\n'
+        'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0" }\n'
+        'supported_features = ["reasoning", "structured_outputs"]\nsupported_sampling_parameters = []\n'
+        '[[models]]\nid = "whisper"\nhugging_face_id = "openai/whisper-large-v3"\nmax_output_length = 256\n'
+        'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0.2" }\ncategory = "audio"\n'
+        'supported_features = ["tools"]\n'
     )
     settings = make_settings(
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url, catalog=catalog
@@ -641,6 +647,10 @@ def test_claims_that_make_no_sense_are_claim_contradicted_warnings(mirror, make_
     assert any("catalog claims 'json_mode' for an embedding model" in w for w in warnings["bge-m3"])
     assert any("max_output_length 8192 equal to context_length 8192" in w for w in warnings["gemma"])
     assert not any("equal to context_length" in w for w in warnings["bge-m3"])
+    for feature in ("reasoning", "structured_outputs"):
+        assert any(f"catalog claims {feature!r} for a rerank model" in w for w in warnings["reranker"])
+    assert any("catalog claims 'tools' for a speech model (category audio)" in w for w in warnings["whisper"])
+    assert "gemma" not in {o.model_id for o in report.outcomes if any("makes no sense" in w for w in o.warnings)}
 
 
 # Facts that generalise: a checkpoint that declares no length (state-spaces/mamba-2.8b-hf: no length key, and
