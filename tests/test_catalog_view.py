@@ -650,7 +650,9 @@ def test_claims_that_make_no_sense_are_claim_contradicted_warnings(mirror, make_
     for feature in ("reasoning", "structured_outputs"):
         assert any(f"catalog claims {feature!r} for a rerank model" in w for w in warnings["reranker"])
     assert any("catalog claims 'tools' for a speech model (category audio)" in w for w in warnings["whisper"])
-    assert "gemma" not in {o.model_id for o in report.outcomes if any("makes no sense" in w for w in o.warnings)}
+    assert "gemma" not in {
+        o.model_id for o in report.outcomes if any("makes no sense" in w for w in o.warnings)
+    }
 
 
 # Facts that generalise: a checkpoint that declares no length (state-spaces/mamba-2.8b-hf: no length key, and
