@@ -358,7 +358,12 @@ def _class_default(config: Mapping[str, Any], text: Mapping[str, Any], prefix: s
 
 
 #: vLLM's window when neither config.json, its configuration class nor the tokenizer declares any length
-#: (vllm/config/model.py ``_get_and_verify_max_len``: ``default_max_len = 2048`` and a logged warning)
+#: (vllm/config/model.py ``_get_and_verify_max_len``: when no key gave a length, ``default_max_len = 2048`` and
+#: the warning "The model's config.json does not contain any of the following keys ... Assuming the model's
+#: maximum length is 2048"; a ``--max-model-len`` given by the operator is returned as is, before rope scaling;
+#: else rope scaling applies to 2048). Fixture: state-spaces/mamba-2.8b-hf (MambaConfig has no length).
+#: Note: ModelConfig.get_and_verify_max_len passes tokenizer_config.json there only for pooling models whose
+#: config says position_embedding_type "absolute"; _native_context_length reads the tokenizer for any model.
 VLLM_DEFAULT_MAX_LEN = 2048
 #: the provenance of that assumed window starts with this; the listing warns on it (see assumed_window)
 ASSUMED_WINDOW_SOURCE = "no length declared: vLLM assumes"

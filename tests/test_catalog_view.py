@@ -630,6 +630,12 @@ def test_claims_that_make_no_sense_are_claim_contradicted_warnings(mirror, make_
         'supported_features = ["tools", "json_mode"]\nsupported_sampling_parameters = []\n'
         '[[models]]\nid = "gemma"\nhugging_face_id = "google/gemma-2-9b-it"\nmax_output_length = 8192\n'
         'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0.2" }\n'
+        '[[models]]\nid = "reranker"\nhugging_face_id = "BAAI/bge-reranker-v2-m3"\nmax_output_length = 1\n'
+        'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0" }\n'
+        'supported_features = ["reasoning", "structured_outputs"]\nsupported_sampling_parameters = []\n'
+        '[[models]]\nid = "whisper"\nhugging_face_id = "openai/whisper-large-v3"\nmax_output_length = 256\n'
+        'datacenters = ["JP"]\npricing = { prompt = "0.1", completion = "0.2" }\ncategory = "audio"\n'
+        'supported_features = ["tools"]\n'
     )
     settings = make_settings(
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url, catalog=catalog
@@ -641,3 +647,113 @@ def test_claims_that_make_no_sense_are_claim_contradicted_warnings(mirror, make_
     assert any("catalog claims 'json_mode' for an embedding model" in w for w in warnings["bge-m3"])
     assert any("max_output_length 8192 equal to context_length 8192" in w for w in warnings["gemma"])
     assert not any("equal to context_length" in w for w in warnings["bge-m3"])
+    for feature in ("reasoning", "structured_outputs"):
+        assert any(f"catalog claims {feature!r} for a rerank model" in w for w in warnings["reranker"])
+    assert any("catalog claims 'tools' for a speech model (category audio)" in w for w in warnings["whisper"])
+    assert "gemma" not in {
+        o.model_id for o in report.outcomes if any("makes no sense" in w for w in o.warnings)
+    }
+
+
+# Facts that generalise: a checkpoint that declares no length (state-spaces/mamba-2.8b-hf: no length key, and
+# transformers' MambaConfig has none) is served by vLLM with its assumed 2048 window and a logged warning
+# (vllm/config/model.py _get_and_verify_max_len); --max-model-len is then taken as given. One whose text config
+# lacks the key gets its configuration class's default (google/gemma-3-4b-it: Gemma3TextConfig, 131072).
+ASSUMED_WINDOW_CATALOG = """
+[defaults]
+datacenters = ["JP"]
+max_output_length = 1024
+pricing = { prompt = "0.0000001", completion = "0.0000002" }
+
+[[models]]
+id = "mamba"
+hugging_face_id = "state-spaces/mamba-2.8b-hf"
+openrouter = { slug = "state-spaces/mamba-2.8b" }
+
+[[models]]
+id = "mamba-8k"
+hugging_face_id = "state-spaces/mamba-2.8b-hf"
+context_length = 8192
+openrouter = { slug = "state-spaces/mamba-2.8b-8k" }
+
+[[models]]
+id = "mamba-1k"
+hugging_face_id = "state-spaces/mamba-2.8b-hf"
+context_length = 1536
+openrouter = { slug = "state-spaces/mamba-2.8b-1k" }
+
+[[models]]
+id = "gemma3"
+hugging_face_id = "google/gemma-3-4b-it"
+openrouter = { slug = "google/gemma-3-4b-it" }
+"""
+
+
+def test_a_model_that_declares_no_length_is_listed_with_vllms_assumed_window_and_a_warning(
+    mirror, tmp_path, monkeypatch, capsys
+) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(ASSUMED_WINDOW_CATALOG)
+    for name, value in {
+        "SYNCER_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "SYNCER_SNAPSHOT_DIR": str(tmp_path / "snapshots"),
+        "HF_ENDPOINT": mirror.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["sync", "now", "--catalog", str(catalog), "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    warnings = {}
+    for row in run["warnings"]:
+        warnings.setdefault(row["model"], []).append(row)
+
+    # listed (both views), with 2048, and the run says it is an assumption to confirm with a catalog cap
+    openrouter = {
+        e["id"]: e for e in json.loads((tmp_path / "snapshots" / "openrouter.json").read_text())["data"]
+    }
+    entries = {e["id"]: e for e in json.loads((tmp_path / "snapshots" / "catalog.json").read_text())["data"]}
+    for entry in entries.values():
+        check_entry(entry)
+    assert openrouter["mamba"]["context_length"] == entries["mamba"]["context_length"] == 2048
+    assert [(w["kind"], w["warning"]) for w in warnings["mamba"]] == [
+        (
+            "assumed_window",
+            "context_length 2048 is vLLM's assumed default: config.json, its transformers configuration class"
+            " and tokenizer_config.json declare no length (vLLM logs the same warning); confirm the served"
+            " window with context_length in the catalog",
+        )
+    ]
+    # the catalog's context_length is the served window (vLLM takes --max-model-len as given): no warning
+    assert openrouter["mamba-8k"]["context_length"] == entries["mamba-8k"]["context_length"] == 8192
+    assert openrouter["mamba-1k"]["context_length"] == entries["mamba-1k"]["context_length"] == 1536
+    assert "mamba-8k" not in warnings and "mamba-1k" not in warnings
+    # a class default is a fact, not an assumption: listed without a warning
+    assert openrouter["gemma3"]["context_length"] == entries["gemma3"]["context_length"] == 131072
+    assert "gemma3" not in warnings
+
+    def explained(model_id: str) -> dict[str, Any]:
+        assert main(["explain", model_id, "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    def context_source(explanation: dict[str, Any]) -> str:
+        sources = {f["source"] for f in explanation["fields"] if f["field"] == "context_length"}
+        assert len(sources) == 1, sources
+        return sources.pop()
+
+    mamba = explained("mamba")
+    assert mamba["warnings"] == [w["warning"] for w in warnings["mamba"]]
+    assert context_source(mamba).startswith("hub: config.json no length declared: vLLM assumes 2048 @ ")
+    assert "no length declared: vLLM assumes 2048" in mamba["hub_provenance"]["context_length"]
+    capped = explained("mamba-8k")
+    assert capped["warnings"] == []
+    assert context_source(capped).startswith(
+        "catalog: context_length (the Hub config declares none; vLLM would assume 2048 @ "
+    )
+    gemma = explained("gemma3")
+    assert gemma["warnings"] == []
+    assert context_source(gemma).startswith(
+        "hub: config.json text_config.max_position_embeddings (absent: transformers Gemma3TextConfig default):"
+        " 131072 (gemma3: rope scaling not applied) @ "
+    )
+    # the text summary names the kind too
+    assert main(["explain", "mamba"]) == 0
+    assert "vLLM's assumed default" in capsys.readouterr().out

@@ -69,6 +69,8 @@ WARNING_KINDS = (
     ("renamed on the Hub", "renamed"),
     ("catalog claims", "claim_contradicted"),
     ("DROPPED", "dropped"),
+    # derive.assumed_window_warning: no length declared, vLLM's assumed window is listed
+    ("context_length", "assumed_window"),
 )
 
 
