@@ -17,6 +17,7 @@ from syncer.catalog import OVERRIDE_PRICE_KEYS, CatalogModel
 from syncer.derive import assumed_window, assumed_window_warning, derive_category, display_name
 from syncer.errors import CatalogIssue
 from syncer.formats import CATALOG_FEATURE_ALIASES, TIER_THRESHOLD_KEY, PricingKey, format_price
+from syncer.formats.views import ENTRY_VALIDATORS, View
 from syncer.listing_v2 import country_codes, json_number, openrouter_v2_entry_of, v2_provenance
 from syncer.parameters import apply_overrides, house_parameters, reasoning_controls
 
@@ -51,6 +52,11 @@ class Merged:
     issues: tuple[CatalogIssue, ...] = field(default=())
     #: the same model in OpenRouter's 2.4 document (present exactly when ``openrouter_entry`` is)
     openrouter_v2_entry: dict[str, Any] | None = None
+    #: what each view's entry validator found, by view (empty: every entry valid); each entry is validated
+    #: once, here, and the snapshot build checks only the documents' own rules (see snapshot.checked_bytes)
+    entry_problems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the key of everything these entries were merged from (syncer.merge.merge_key), when known
+    key: str | None = field(default=None, compare=False)
 
 
 def _from(model: CatalogModel, key: str, defaults_keys: frozenset[str]) -> str:
@@ -345,7 +351,18 @@ def merge_model(
     )
     if openrouter_v2_entry is not None:
         prov |= v2_provenance(openrouter_v2_entry, prov)
+    entries = {
+        View.OPENROUTER: openrouter_entry,
+        View.CATALOG: catalog_entry,
+        View.OPENROUTER_V2: openrouter_v2_entry,
+    }
+    problems = {
+        str(view): tuple(found)
+        for view, entry in entries.items()
+        if entry is not None and (found := ENTRY_VALIDATORS[view](entry))
+    }
     return Merged(
+        entry_problems=problems,
         model_id=model.id,
         openrouter_v2_entry=openrouter_v2_entry,
         openrouter_entry=openrouter_entry,

@@ -9,6 +9,8 @@ stale policy's runs or days; one never resolved stays out of the OpenRouter view
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from syncer.catalog import Catalog, CatalogModel
 from syncer.errors import CatalogIssue, HubError
 from syncer.listing import Facts, Merged, merge_model
 from syncer.states import ModelStatus
-from syncer.store import FactsUpdate, Prior
+from syncer.store import FactsUpdate, Prior, StoredMerged
 
 #: Hub answers that say the repo is gone (or closed to us): the stale policy counts them.
 STALE_KINDS = ("not_found", "gated_no_access")
@@ -56,10 +58,54 @@ class Merge:
     outcomes: list[ModelOutcome]
     facts: list[FactsUpdate]
     issues: list[CatalogIssue]
+    #: models whose stored entries were reused with an unchanged status: their listing, catalog and price
+    #: rows need no write
+    reused: set[str] = field(default_factory=set)
 
     @property
     def statuses(self) -> dict[str, str]:
         return {o.model_id: o.status for o in self.outcomes}
+
+
+def merge_key(
+    *,
+    stamp: str,
+    model: CatalogModel,
+    facts: Facts | None,
+    catalog_file: str,
+    defaults_keys: frozenset[str],
+    first_seen_at: datetime | None,
+    not_ready_reason: str | None,
+) -> str:
+    """The key of everything :func:`~syncer.listing.merge_model` reads (``stamp``: the merging code's,
+    :func:`syncer.stamps.merge_stamp`): equal keys mean equal entries, so stored entries may be reused."""
+    facts_part = (
+        None
+        if facts is None
+        else [
+            facts.repo_id,
+            facts.commit_sha,
+            facts.created_at.isoformat() if facts.created_at else None,
+            facts.context_length,
+            list(facts.input_modalities),
+            list(facts.output_modalities),
+            list(facts.template_features) if facts.template_features is not None else None,
+            facts.pipeline_tag,
+            dict(facts.provenance),
+            facts.stale_since.isoformat() if facts.stale_since else None,
+        ]
+    )
+    inputs = [
+        stamp,
+        model.model_dump(mode="json"),
+        sorted(model.model_fields_set),
+        facts_part,
+        catalog_file,
+        sorted(defaults_keys),
+        first_seen_at.isoformat() if first_seen_at else None,
+        not_ready_reason,
+    ]
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def merge_one(
@@ -70,8 +116,13 @@ def merge_one(
     catalog: Catalog,
     policy: StalePolicy,
     now: datetime,
+    stored: StoredMerged | None = None,
+    stamp: str | None = None,
 ) -> tuple[Merged, ModelOutcome, FactsUpdate | None]:
-    """One model: ``result`` is the fresh Facts, the HubError of a failed lookup, or None (not looked up)."""
+    """One model: ``result`` is the fresh Facts, the HubError of a failed lookup, or None (not looked up).
+
+    With the merging code's ``stamp``, the entries carry their :func:`merge_key`; ``stored`` entries with
+    the same key are returned as they are (they were validated when made, by the same code)."""
     outcome = ModelOutcome(model_id=model.id, repo=model.hugging_face_id, status=ModelStatus.SKIPPED)
     old_repo = prior.requested_repo if prior is not None else None
     if prior is not None and old_repo is not None and old_repo != model.hugging_face_id:
@@ -95,8 +146,9 @@ def merge_one(
         )
         outcome.commit = result.commit_sha
         update = FactsUpdate(
-            model_id=model.id, requested_repo=model.hugging_face_id, revision=model.revision, facts=result
-        )
+            model_id=model.id, requested_repo=model.hugging_face_id, revision=model.revision, facts=result,
+            reused=previous is not None and previous == result and previous.derived_from == result.derived_from,
+        )  # fmt: skip
     elif isinstance(result, HubError):
         facts = previous
         outcome.status = ModelStatus.FAILED if previous is not None else ModelStatus.UNRESOLVED
@@ -113,10 +165,20 @@ def merge_one(
         facts = previous
         outcome.commit = previous.commit_sha if previous else None
     first_seen = prior.first_seen_at if prior is not None and prior.first_seen_at is not None else now
-    merged = merge_model(
-        model=model, facts=facts, catalog_file=str(catalog.path), defaults_keys=catalog.defaulted.get(model.id, frozenset()),
-        first_seen_at=first_seen, not_ready_reason=_not_ready_reason(policy, facts, now),
-    )  # fmt: skip
+    defaults_keys = catalog.defaulted.get(model.id, frozenset())
+    not_ready = _not_ready_reason(policy, facts, now)
+    key = None
+    if stamp is not None:
+        key = merge_key(stamp=stamp, model=model, facts=facts, catalog_file=str(catalog.path),
+                        defaults_keys=defaults_keys, first_seen_at=first_seen, not_ready_reason=not_ready)  # fmt: skip
+    if key is not None and stored is not None and stored.merged.key == key:
+        merged = stored.merged
+    else:
+        merged = merge_model(
+            model=model, facts=facts, catalog_file=str(catalog.path), defaults_keys=defaults_keys,
+            first_seen_at=first_seen, not_ready_reason=not_ready,
+        )  # fmt: skip
+        merged = dataclasses.replace(merged, key=key)
     outcome.context_length = merged.catalog_entry["context_length"]
     outcome.input_modalities = list(merged.catalog_entry["input_modalities"])
     outcome.listed = merged.openrouter_entry is not None
@@ -199,14 +261,21 @@ def merge_all(
     policy: StalePolicy,
     now: datetime,
     progress: ProgressCallback | None = None,
+    stored: Mapping[str, StoredMerged] | None = None,
+    stamp: str | None = None,
 ) -> Merge:
-    """Every model of the catalog, in catalog order."""
+    """Every model of the catalog, in catalog order. ``stored`` and ``stamp``: see :func:`merge_one`."""
     result = Merge(merged={}, outcomes=[], facts=[], issues=[])
     total = len(catalog.models)
+    stored = stored or {}
     for index, model in enumerate(catalog.models, start=1):
+        kept = stored.get(model.id)
         merged, outcome, update = merge_one(
-            model, fetched.get(model.id), prior.get(model.id), catalog=catalog, policy=policy, now=now
-        )
+            model, fetched.get(model.id), prior.get(model.id), catalog=catalog, policy=policy, now=now,
+            stored=kept, stamp=stamp,
+        )  # fmt: skip
+        if kept is not None and merged is kept.merged and kept.status == outcome.status:
+            result.reused.add(model.id)
         result.merged[model.id] = merged
         result.issues += merged.issues
         result.outcomes.append(outcome)

@@ -38,6 +38,7 @@ from syncer.errors import CatalogError, CatalogIssue, LockLostError, RunInterrup
 from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, is_outage, merge_all, run_message
 from syncer.resolve import HubEta, LookupCallback, make_hub_client, resolve_models
 from syncer.settings import Settings
+from syncer.stamps import merge_stamp
 from syncer.states import ModelStatus, RunOutcome, Trigger
 from syncer.store import SnapshotRecord, Store
 
@@ -192,7 +193,8 @@ def _run(
     now = _now()
     policy = StalePolicy(settings.stale_drop_after_runs, settings.stale_drop_after_days,
                          settings.stale_not_ready_after_hours)  # fmt: skip
-    merged = merge_all(catalog, fetched, prior, policy=policy, now=now, progress=progress)
+    merged = merge_all(catalog, fetched, prior, policy=policy, now=now, progress=progress,
+                       stored=store.load_merged(), stamp=merge_stamp())  # fmt: skip
     if merged.issues:
         raise CatalogError(catalog.path, merged.issues)
 
@@ -216,7 +218,7 @@ def _run(
     try:
         # Stage 7: one transaction for catalog, facts and merged records.
         store.save_sync(models=catalog.models, facts=merged.facts, merged=merged.merged,
-                        statuses=merged.statuses, now=now, fence=run_id)  # fmt: skip
+                        statuses=merged.statuses, now=now, fence=run_id, unchanged=merged.reused)  # fmt: skip
     except BaseException:
         if staged is not None:
             staged.discard()

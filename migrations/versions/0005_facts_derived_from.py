@@ -1,10 +1,12 @@
-"""hub_facts.derived_from: the key of everything a model's facts were derived from
+"""reuse keys: hub_facts.derived_from, listing_entries.merged_from and the stored 2.4 entry
 
 Revision ID: 0005
 Revises: 0004
 
-The key (a sha256) covers the commit, the repo's listed metadata and the code that derives facts. A run
-whose listing gives the same key reuses the stored facts instead of reading and deriving the files again.
+``derived_from`` (a sha256) covers the commit, the repo's listed metadata and the code that derives facts: a
+run whose listing gives the same key reuses the stored facts instead of reading and deriving the files again.
+``merged_from`` covers the catalog model, its facts and the merging code: a run with the same key reuses the
+stored entries (the 2.4 one included, hence ``openrouter_v2_entry``) instead of merging and validating again.
 """
 
 from __future__ import annotations
@@ -23,8 +25,14 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("hub_facts") as batch:
         batch.add_column(sa.Column("derived_from", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("listing_entries") as batch:
+        batch.add_column(sa.Column("openrouter_v2_entry", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("merged_from", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("listing_entries") as batch:
+        batch.drop_column("merged_from")
+        batch.drop_column("openrouter_v2_entry")
     with op.batch_alter_table("hub_facts") as batch:
         batch.drop_column("derived_from")

@@ -49,7 +49,9 @@ class Review:
 
 
 def render_views(merged: Mapping[str, Merged]) -> Views:
-    """Build, validate and render every view (all of them before any is written); raises SnapshotInvalidError before anything is written."""
+    """Build, check and render every view (all of them before any is written); raises SnapshotInvalidError
+    before anything is written. Each entry was validated when it was merged (``Merged.entry_problems``);
+    here the documents' own rules (shape, unique ids, order) are checked and the entries' problems raised."""
     documents = {
         snap.OPENROUTER: openrouter_document(
             [m.openrouter_entry for m in merged.values() if m.openrouter_entry]
@@ -59,7 +61,12 @@ def render_views(merged: Mapping[str, Merged]) -> Views:
             [m.openrouter_v2_entry for m in merged.values() if m.openrouter_v2_entry]
         ),
     }
-    return Views(documents=documents, rendered={n: snap.validated_bytes(n, d) for n, d in documents.items()})
+    problems = {
+        name: [p for m in merged.values() for p in m.entry_problems.get(name, ())] for name in documents
+    }
+    return Views(
+        documents=documents, rendered={n: snap.checked_bytes(n, d, problems[n]) for n, d in documents.items()}
+    )
 
 
 def parse_or_none(data: str | bytes | None) -> dict[str, Any] | None:

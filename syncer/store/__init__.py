@@ -6,7 +6,15 @@ SQL or opens a session. The engine and Alembic helpers are re-exported for ``syn
 
 from __future__ import annotations
 
-from syncer.store.queries import FactsUpdate, HubLedger, Prior, SnapshotRecord, Store, facts_from_row
+from syncer.store.queries import (
+    FactsUpdate,
+    HubLedger,
+    Prior,
+    SnapshotRecord,
+    Store,
+    StoredMerged,
+    facts_from_row,
+)
 from syncer.store.schema import (
     MIGRATIONS_DIR,
     check_schema,
@@ -23,6 +31,7 @@ __all__ = [
     "Prior",
     "SnapshotRecord",
     "Store",
+    "StoredMerged",
     "check_schema",
     "current_revision",
     "facts_from_row",

@@ -179,6 +179,10 @@ class ListingEntry(Base):
     provenance: Mapped[dict[str, str]] = mapped_column(JSON)
     warnings: Mapped[list[str]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: the model in OpenRouter's 2.4 document (None: not listed there, or written before migration 0005)
+    openrouter_v2_entry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the key of what the entries were merged from (syncer.merge.merge_key); None: never reused
+    merged_from: Mapped[str | None] = mapped_column(String(64))
 
 
 class SyncRun(Base):

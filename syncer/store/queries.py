@@ -8,7 +8,7 @@ The one exception is :meth:`Store.save_sync`, which writes catalog, facts and me
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -67,6 +67,16 @@ class FactsUpdate:
     error: str | None = None
     consecutive_failures: int = 0
     stale_since: datetime | None = None
+    #: the fresh facts are the stored ones, key and all: only the row's health columns change
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class StoredMerged:
+    """A model's entries as the last run stored them, with its listing status then."""
+
+    merged: Merged
+    status: str
 
 
 @dataclass(frozen=True)
@@ -440,10 +450,15 @@ class Store:
         statuses: Mapping[str, str],
         now: datetime,
         fence: int | None = None,
+        unchanged: Collection[str] = (),
     ) -> None:
         """Catalog, prices, facts and merged records of one run, in one transaction; with ``fence`` (a run
         id), only while that run still holds the lock, checked in the same transaction (else
-        LockLostError, nothing written)."""
+        LockLostError, nothing written). ``unchanged``: models whose stored entries the run reused with
+        their status (the merge key covers the catalog model and its prices): their catalog, price and
+        listing rows are left as they are."""
+        unchanged = set(unchanged)
+        changed = [m for m in models if m.id not in unchanged]
         with self._sessions.begin() as session:
             if fence is not None:
                 self._fence(session, fence)
@@ -459,25 +474,39 @@ class Store:
                         "first_seen_at": now,
                         "updated_at": now,
                     }
-                    for m in models
+                    for m in changed
                 ],
                 key=["model_id"],
                 insert_only=["first_seen_at"],
             )
-            delete_missing(session, CatalogEntry, keep_ids=(m.id for m in models))
-            session.execute(delete(ModelPrice))
+            removed = delete_missing(session, CatalogEntry, keep_ids=(m.id for m in models))
+            if unchanged:  # the changed models' prices are written afresh; the removed models' go
+                stale_prices = [*removed, *(m.id for m in changed)]
+                for start in range(0, len(stale_prices), UPSERT_BATCH):
+                    batch = stale_prices[start : start + UPSERT_BATCH]
+                    session.execute(delete(ModelPrice).where(ModelPrice.model_id.in_(batch)))
+            else:
+                session.execute(delete(ModelPrice))
             upsert(
                 session,
                 ModelPrice,
                 [
                     {"model_id": m.id, "price_key": k, "amount": v}
-                    for m in models
+                    for m in changed
                     for k, v in m.pricing.as_dict().items()
                 ],
                 key=["model_id", "price_key"],
             )
-            fresh = [_facts_row(u, u.facts, now) for u in facts if u.facts is not None]
+            fresh = [_facts_row(u, u.facts, now) for u in facts if u.facts is not None and not u.reused]
             upsert(session, HubFacts, fresh, key=["model_id"])
+            confirmed = [u.model_id for u in facts if u.facts is not None and u.reused]
+            for start in range(0, len(confirmed), UPSERT_BATCH):  # facts kept: the health columns only
+                session.execute(
+                    update(HubFacts)
+                    .where(HubFacts.model_id.in_(confirmed[start : start + UPSERT_BATCH]))
+                    .values(fetched_at=now, checked_at=now, last_error_kind=None, last_error=None,
+                            consecutive_failures=0, stale_since=None)
+                )  # fmt: skip
             failures = [_failure_row(u, now) for u in facts if u.facts is None]
             upsert(session, HubFacts, failures, key=["model_id"], insert_only=["requested_repo", "revision"])
             upsert(
@@ -492,11 +521,35 @@ class Store:
                         "provenance": m.provenance,
                         "warnings": list(m.warnings),
                         "updated_at": now,
+                        "openrouter_v2_entry": m.openrouter_v2_entry,
+                        "merged_from": m.key,
                     }
                     for model_id, m in merged.items()
+                    if model_id not in unchanged
                 ],
                 key=["model_id"],
             )
+
+    def load_merged(self) -> dict[str, StoredMerged]:
+        """Every model's stored entries that carry a merge key (the ones a run may reuse), in one read."""
+        columns = (ListingEntry.model_id, ListingEntry.status, ListingEntry.openrouter_entry,
+                   ListingEntry.catalog_entry, ListingEntry.openrouter_v2_entry, ListingEntry.provenance,
+                   ListingEntry.warnings, ListingEntry.merged_from)  # fmt: skip
+        with self._sessions() as session:
+            rows = session.execute(select(*columns).where(ListingEntry.merged_from.is_not(None))).all()
+        stored = {}
+        for model_id, status, entry, catalog_entry, v2_entry, provenance, warnings, key in rows:
+            merged = Merged(
+                model_id=model_id,
+                openrouter_entry=entry,
+                catalog_entry=catalog_entry,
+                openrouter_v2_entry=v2_entry,
+                provenance=dict(provenance),
+                warnings=tuple(warnings),
+                key=key,
+            )
+            stored[model_id] = StoredMerged(merged=merged, status=status)
+        return stored
 
     def listing_entry(self, model_id: str) -> tuple[ListingEntry | None, HubFacts | None]:
         with self._sessions() as session:
