@@ -266,3 +266,41 @@ def test_hub_ids_that_are_fine_still_pass() -> None:
 
     for hf_id in ("Qwen/Qwen3.5-9B", "google/gemma-2-9b-it", "a_b/c.d-e", "org/x-.y", "1/2"):
         assert HF_ID_RE.fullmatch(hf_id), hf_id
+
+
+TOML_FILES = sorted(
+    p
+    for pattern in ("config/*.toml", "tests/fixtures/**/*.toml", "syncer/_demo/*.toml", "mirror/*.toml")
+    for p in Path(__file__).resolve().parent.parent.glob(pattern)
+)
+
+
+@pytest.mark.parametrize("path", TOML_FILES, ids=lambda p: p.name)
+def test_the_fast_toml_parser_reads_every_catalog_of_the_repo_as_tomllib_does(path: Path) -> None:
+    import tomllib
+
+    from syncer.catalog import parse_toml
+
+    text = path.read_text(encoding="utf-8")
+    assert parse_toml(text) == tomllib.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'id = "m1',  # an unterminated string
+        "a = 1\na = 2",  # a key defined twice
+        "[models]\n[[models]]",  # a table then an array of tables of the same name
+        "x = 01",  # a leading zero
+    ],
+)
+def test_toml_that_tomllib_refuses_is_refused_with_tomllibs_own_message(text: str) -> None:
+    import tomllib
+
+    from syncer.catalog import parse_toml
+
+    with pytest.raises(tomllib.TOMLDecodeError) as refused:
+        tomllib.loads(text)
+    with pytest.raises(tomllib.TOMLDecodeError) as ours:
+        parse_toml(text)
+    assert str(ours.value) == str(refused.value)  # its line and column, or "at end of document"

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Engine, Table, delete, func, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from syncer.catalog import CatalogModel
@@ -90,7 +90,7 @@ class SnapshotRecord:
     note: str | None = None
 
 
-def facts_from_row(row: HubFacts) -> Facts | None:
+def facts_from_row(row: HubFacts | Row[Any]) -> Facts | None:
     if row.commit_sha is None or row.repo_id is None or row.input_modalities is None:
         return None
     return Facts(
@@ -421,7 +421,8 @@ class Store:
     def load_prior(self) -> dict[str, Prior]:
         """Every model's last good facts, Hub health and first-seen time, in one read."""
         with self._sessions() as session:
-            rows = {row.model_id: row for row in session.scalars(select(HubFacts))}
+            # Plain rows, not ORM objects: the same columns, a fraction of the CPU (10,000 models per run).
+            rows = {row.model_id: row for row in session.execute(select(_table(HubFacts)))}
             first_seen = {
                 model_id: seen
                 for model_id, seen in session.execute(
