@@ -18,8 +18,8 @@ listed value came from. The context-length rules follow vLLM's, the engine most 
   is ignored (vLLM: ``ModelConfig.get_and_verify_max_len``);
 * a length key absent from the text config takes the default of its transformers configuration class
   (``CONFIG_CLASS_DEFAULTS``); when nothing declares a length (absent or null keys, no class default, no
-  tokenizer length vLLM reads), vLLM assumes 2048 (``VLLM_DEFAULT_MAX_LEN``) and so do we, with a warning; a length key
-  holding a broken value (string, <= 0, sentinel) is still refused.
+  tokenizer length vLLM reads), vLLM assumes 2048 (``VLLM_DEFAULT_MAX_LEN``) and so do we, with a warning;
+  a length key holding a broken value (string, <= 0, sentinel) is still refused.
 """
 
 from __future__ import annotations
@@ -361,7 +361,7 @@ def _class_default(config: Mapping[str, Any], text: Mapping[str, Any], prefix: s
     return known.value, f"{prefix}{known.key} (absent: transformers {known.cls} default)"
 
 
-#: vLLM's window when neither config.json, its configuration class nor the tokenizer declares any length
+#: vLLM's window when neither config.json, its configuration class nor a tokenizer it reads declares a length
 #: (vllm/config/model.py ``_get_and_verify_max_len``: when no key gave a length, ``default_max_len = 2048`` and
 #: the warning "The model's config.json does not contain any of the following keys ... Assuming the model's
 #: maximum length is 2048"; a ``--max-model-len`` given by the operator is returned as is, before rope scaling;
