@@ -23,7 +23,11 @@ from syncer.formats.views import DOCUMENT_VALIDATORS, View
 OPENROUTER: str = View.OPENROUTER
 CATALOG: str = View.CATALOG
 OPENROUTER_V2: str = View.OPENROUTER_V2
-FILE_NAMES: dict[str, str] = {OPENROUTER: "openrouter.json", CATALOG: "catalog.json", OPENROUTER_V2: "openrouter-v2.json"}
+FILE_NAMES: dict[str, str] = {
+    OPENROUTER: "openrouter.json",
+    CATALOG: "catalog.json",
+    OPENROUTER_V2: "openrouter-v2.json",
+}
 VALIDATORS: dict[str, Callable[..., list[str]]] = {str(v): f for v, f in DOCUMENT_VALIDATORS.items()}
 
 
