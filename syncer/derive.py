@@ -12,12 +12,14 @@ listed value came from. The context-length rules follow vLLM's, the engine most 
 * rope scaling: ``llama3``/``longrope`` (``su``) never multiply, ``default`` (``mrope``) has no factor,
   ``yarn`` is ``original_max_position_embeddings x factor``, any other type multiplies by ``factor``;
   per-layer-type dicts are read per entry; Gemma 3 skips rope scaling;
-* ``sliding_window`` and friends never shrink the window; the tokenizer's ``model_max_length`` is used
-  only when the model config declares no length at all;
+* ``sliding_window`` and friends never shrink the window; tokenizer_config.json's ``model_max_length`` is
+  read only for a pooling model (embedding, rerank) whose config.json says ``position_embedding_type``
+  ``"absolute"``, and then the smaller of it and the config's length wins; any other model's tokenizer length
+  is ignored (vLLM: ``ModelConfig.get_and_verify_max_len``);
 * a length key absent from the text config takes the default of its transformers configuration class
   (``CONFIG_CLASS_DEFAULTS``); when nothing declares a length (absent or null keys, no class default, no
-  tokenizer length), vLLM assumes 2048 (``VLLM_DEFAULT_MAX_LEN``) and so do we, with a warning; a length key
-  holding a broken value (string, <= 0, sentinel) is still refused.
+  tokenizer length vLLM reads), vLLM assumes 2048 (``VLLM_DEFAULT_MAX_LEN``) and so do we, with a warning;
+  a length key holding a broken value (string, <= 0, sentinel) is still refused.
 """
 
 from __future__ import annotations
@@ -210,6 +212,8 @@ PIPELINE_OUTPUTS = {
     "automatic-speech-recognition": "text",
 }
 EMBEDDING_LIBRARIES = frozenset({"sentence-transformers"})
+#: outputs of the models vLLM serves with its pooling runner (the tokenizer-length rule depends on it)
+POOLING_OUTPUTS = frozenset({"embeddings", "rerank"})
 # A Hub tag saying the model generates: architecture-based pooling guesses never override it.
 GENERATIVE_PIPELINES = frozenset(
     {
@@ -357,13 +361,14 @@ def _class_default(config: Mapping[str, Any], text: Mapping[str, Any], prefix: s
     return known.value, f"{prefix}{known.key} (absent: transformers {known.cls} default)"
 
 
-#: vLLM's window when neither config.json, its configuration class nor the tokenizer declares any length
+#: vLLM's window when neither config.json, its configuration class nor a tokenizer it reads declares a length
 #: (vllm/config/model.py ``_get_and_verify_max_len``: when no key gave a length, ``default_max_len = 2048`` and
 #: the warning "The model's config.json does not contain any of the following keys ... Assuming the model's
 #: maximum length is 2048"; a ``--max-model-len`` given by the operator is returned as is, before rope scaling;
 #: else rope scaling applies to 2048). Fixture: state-spaces/mamba-2.8b-hf (MambaConfig has no length).
-#: Note: ModelConfig.get_and_verify_max_len passes tokenizer_config.json there only for pooling models whose
-#: config says position_embedding_type "absolute"; _native_context_length reads the tokenizer for any model.
+#: ModelConfig.get_and_verify_max_len passes tokenizer_config.json there only for pooling models whose config
+#: says position_embedding_type "absolute" (see _tokenizer_length): another model's tokenizer length does not
+#: spare it the assumed window.
 VLLM_DEFAULT_MAX_LEN = 2048
 #: the provenance of that assumed window starts with this; the listing warns on it (see assumed_window)
 ASSUMED_WINDOW_SOURCE = "no length declared: vLLM assumes"
@@ -377,9 +382,9 @@ def assumed_window(source: str | None) -> bool:
 def assumed_window_warning(length: int) -> str:
     """The warning of a model listed with vLLM's assumed window (its config declares no length)."""
     return (
-        f"context_length {length} is vLLM's assumed default: config.json, its transformers configuration class"
-        " and tokenizer_config.json declare no length (vLLM logs the same warning); confirm the served window"
-        " with context_length in the catalog"
+        f"context_length {length} is vLLM's assumed default: config.json and its transformers configuration"
+        " class declare no length, and vLLM reads none from tokenizer_config.json (vLLM logs the same warning);"
+        " confirm the served window with context_length in the catalog"
     )
 
 
@@ -388,13 +393,50 @@ def _declares_a_broken_length(config: Mapping[str, Any], text: Mapping[str, Any]
     return any(owner.get(key) is not None for owner in (text, config) for key in LENGTH_KEYS)
 
 
+#: why vLLM reads a tokenizer's model_max_length (ModelConfig.get_and_verify_max_len), for provenance
+TOKENIZER_RULE = "pooling model, absolute position embeddings"
+
+
+def _tokenizer_length(
+    config: Mapping[str, Any], tokenizer_config: Mapping[str, Any] | None, pooling: bool
+) -> tuple[int | None, str]:
+    """tokenizer_config.json's ``model_max_length`` when vLLM reads it, else None; and, for a usable length it
+    does not read, why not (for provenance).
+
+    vLLM passes tokenizer_config.json to its length rule only when the runner is ``pooling`` (embedding,
+    rerank, classification) and the top-level config's ``position_embedding_type`` is ``"absolute"`` (read
+    from config.json: transformers 5's BERT-family classes keep no default for it); the smaller length wins.
+    A "no limit" sentinel or a non-integer is ignored, as everywhere else.
+    """
+    tok_max = (tokenizer_config or {}).get("model_max_length")
+    if not _valid_length(tok_max):
+        return None, ""
+    if pooling and config.get("position_embedding_type") == "absolute":
+        return tok_max, ""
+    position = config.get("position_embedding_type")
+    why = (
+        "not a pooling model"
+        if not pooling
+        else f"position_embedding_type {position!r}, not 'absolute'"
+        if position is not None
+        else "config.json sets no position_embedding_type"
+    )
+    return None, f"tokenizer_config.json model_max_length={tok_max} not read: {why}"
+
+
 def derive_context_length(
     config: Mapping[str, Any],
     tokenizer_config: Mapping[str, Any] | None = None,
     sentence_bert_config: Mapping[str, Any] | None = None,
+    *,
+    pooling: bool = False,
 ) -> Sourced | None:
-    """The native context window vLLM would accept, or None when nothing declares one."""
-    native = _native_context_length(config, tokenizer_config)
+    """The native context window vLLM would accept, or None when nothing declares one.
+
+    ``pooling``: the model is served by vLLM's pooling runner (its outputs are embeddings or rerank scores);
+    only then can the tokenizer's length count (see ``_tokenizer_length``).
+    """
+    native = _native_context_length(config, tokenizer_config, pooling=pooling)
     # Sentence Transformers models: vLLM serves sentence_bert_config.json's max_seq_length, whatever else.
     encoder_max = (sentence_bert_config or {}).get("max_seq_length")
     if _valid_length(encoder_max):
@@ -404,9 +446,10 @@ def derive_context_length(
 
 
 def _native_context_length(
-    config: Mapping[str, Any], tokenizer_config: Mapping[str, Any] | None = None
+    config: Mapping[str, Any], tokenizer_config: Mapping[str, Any] | None = None, *, pooling: bool = False
 ) -> Sourced | None:
     text, prefix = select_text_config(config)
+    tok_max, tok_ignored = _tokenizer_length(config, tokenizer_config, pooling)
     # The text config's own keys win, then its class's default (what transformers fills in); the top level
     # speaks only when the text config is silent and of a class we do not know.
     candidates = _length_candidates(text, prefix)
@@ -425,25 +468,29 @@ def _native_context_length(
             if candidates:
                 base, base_key = min(candidates)
                 source += f" (overrides {base_key}={base})"
+            if tok_max is not None and tok_max < model_max:
+                return Sourced(tok_max, _tokenizer_source(tok_max, f"smaller than {source}"))
             return Sourced(model_max, source)
-    if not candidates:
-        tok_max = (tokenizer_config or {}).get("model_max_length")
-        if _valid_length(tok_max):
-            return Sourced(
-                tok_max, f"tokenizer_config.json model_max_length={tok_max} (config.json declares no length)"
-            )
+    if not candidates and tok_max is None:
         if _declares_a_broken_length(config, text):
             return None  # a length key holding a string, a non-positive number or a sentinel: refused
-        # vLLM: nothing declares a length (absent or null keys, no class default): it assumes 2048, warns,
-        # and still applies the rope scaling to it.
-        candidates = [(VLLM_DEFAULT_MAX_LEN, f"{ASSUMED_WINDOW_SOURCE} {VLLM_DEFAULT_MAX_LEN}")]
-    base, base_key = min(candidates)
-    if ASSUMED_WINDOW_SOURCE in base_key:
-        source = f"config.json {base_key}"
-    elif "(absent" in base_key:
-        source = f"config.json {base_key}: {base}"
-    else:
-        source = f"config.json {base_key}={base}"
+        # vLLM: nothing declares a length (absent or null keys, no class default, no tokenizer length it
+        # reads): it assumes 2048, warns, and still applies the rope scaling to it.
+        ignored = f" ({tok_ignored})" if tok_ignored else ""
+        candidates = [(VLLM_DEFAULT_MAX_LEN, f"{ASSUMED_WINDOW_SOURCE} {VLLM_DEFAULT_MAX_LEN}{ignored}")]
+    if candidates:
+        base, base_key = min(candidates)
+        if ASSUMED_WINDOW_SOURCE in base_key:
+            source = f"config.json {base_key}"
+        elif "(absent" in base_key:
+            source = f"config.json {base_key}: {base}"
+        else:
+            source = f"config.json {base_key}={base}"
+    if tok_max is not None and (not candidates or tok_max < base):
+        # vLLM: min(config length, tokenizer length), before rope scaling
+        why = f"smaller than {source}" if candidates else "config.json declares no length"
+        base, source = tok_max, _tokenizer_source(tok_max, why)
+        base_key = source
     if "gemma3" in _model_types(config, text):
         return Sourced(base, source + " (gemma3: rope scaling not applied)")
     rope_found = _rope_entries(text, prefix, config)
@@ -457,9 +504,13 @@ def _native_context_length(
         length, how = results.get("full_attention") or max(results.values(), key=lambda r: r[0])
     else:
         length, how = _scale(base, rope, text, rope_key)
-    if how and ASSUMED_WINDOW_SOURCE in base_key:
+    if how and (ASSUMED_WINDOW_SOURCE in base_key or base_key.startswith("tokenizer_config.json")):
         how += f" ({base_key})"
     return Sourced(length, f"config.json {how}" if how else source)
+
+
+def _tokenizer_source(length: int, why: str) -> str:
+    return f"tokenizer_config.json model_max_length={length} ({TOKENIZER_RULE}; {why})"
 
 
 def _has_mapping(config: Mapping[str, Any], *keys: str) -> str | None:
@@ -649,7 +700,11 @@ def derive_template_features(files: HubFiles) -> Sourced:
 
 def derive_facts(files: HubFiles) -> DerivedFacts:
     inputs, outputs = derive_modalities(files)
-    context_length = derive_context_length(files.config, files.tokenizer_config, files.sentence_bert_config)
+    # vLLM's pooling runner serves what syncer lists as embedding and rerank models (derive_category)
+    pooling = any(o in POOLING_OUTPUTS for o in outputs.value)
+    context_length = derive_context_length(
+        files.config, files.tokenizer_config, files.sentence_bert_config, pooling=pooling
+    )
     warnings = (
         (assumed_window_warning(context_length.value),)
         if context_length is not None and assumed_window(context_length.source)

@@ -717,9 +717,9 @@ def test_a_model_that_declares_no_length_is_listed_with_vllms_assumed_window_and
     assert [(w["kind"], w["warning"]) for w in warnings["mamba"]] == [
         (
             "assumed_window",
-            "context_length 2048 is vLLM's assumed default: config.json, its transformers configuration class"
-            " and tokenizer_config.json declare no length (vLLM logs the same warning); confirm the served"
-            " window with context_length in the catalog",
+            "context_length 2048 is vLLM's assumed default: config.json and its transformers configuration"
+            " class declare no length, and vLLM reads none from tokenizer_config.json (vLLM logs the same"
+            " warning); confirm the served window with context_length in the catalog",
         )
     ]
     # the catalog's context_length is the served window (vLLM takes --max-model-len as given): no warning

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from syncer.derive import (
     DerivationError,
     HubFiles,
     assumed_window,
+    assumed_window_warning,
     derive_category,
     derive_context_length,
     derive_facts,
@@ -24,8 +27,10 @@ from syncer.derive import (
 )
 
 
-def _length(config: dict[str, Any], tokenizer: dict[str, Any] | None = None) -> int | None:
-    result = derive_context_length(config, tokenizer)
+def _length(
+    config: dict[str, Any], tokenizer: dict[str, Any] | None = None, *, pooling: bool = False
+) -> int | None:
+    result = derive_context_length(config, tokenizer, pooling=pooling)
     return None if result is None else result.value
 
 
@@ -117,14 +122,33 @@ def test_model_max_length_sentinel_in_the_config_is_ignored() -> None:
     assert _length({"max_position_embeddings": 8192, "model_max_length": int(1e30)}) == 8192
 
 
-def test_tokenizer_model_max_length_only_when_the_config_has_no_length() -> None:
+def test_tokenizer_model_max_length_only_for_pooling_models_with_absolute_position_embeddings() -> None:
+    # vLLM (ModelConfig.get_and_verify_max_len) reads tokenizer_config.json only for the pooling runner and
+    # position_embedding_type "absolute"; then the smaller of the config's length and the tokenizer's wins.
+    absolute = {"max_position_embeddings": 4096, "position_embedding_type": "absolute"}
+    assert _length(absolute, {"model_max_length": 2048}, pooling=True) == 2048
+    assert _length(absolute, {"model_max_length": 131072}, pooling=True) == 4096  # larger: the config's
+    assert _length(absolute, {"model_max_length": 2048}) == 4096  # not pooling: ignored
+    assert _length({"max_position_embeddings": 4096}, {"model_max_length": 2048}, pooling=True) == 4096
+    assert _length(absolute, {"model_max_length": int(1e30)}, pooling=True) == 4096  # "no limit" sentinel
+    # a pooling model with absolute positions and no length in its config: the tokenizer's
+    result = derive_context_length(
+        {"hidden_size": 8, "position_embedding_type": "absolute"}, {"model_max_length": 512}, pooling=True
+    )
+    assert result is not None and result.value == 512
+    assert result.source == (
+        "tokenizer_config.json model_max_length=512 (pooling model, absolute position embeddings;"
+        " config.json declares no length)"
+    )
+    # any other model with no length: vLLM's assumed window, the tokenizer's length named as not read
     tokenizer = {"model_max_length": 131072}
-    assert _length({"max_position_embeddings": 163840}, tokenizer) == 163840
-    assert _length({"max_position_embeddings": 4096}, {"model_max_length": 2048}) == 4096
     result = derive_context_length({"hidden_size": 8}, tokenizer)
-    assert result is not None and result.value == 131072 and "tokenizer_config.json" in result.source
+    assert result is not None and result.value == VLLM_DEFAULT_MAX_LEN and assumed_window(result.source)
+    assert "tokenizer_config.json model_max_length=131072 not read: not a pooling model" in result.source
     assert _length({"hidden_size": 8}, {"model_max_length": int(1e30)}) == VLLM_DEFAULT_MAX_LEN
     assert _length({"hidden_size": 8}) == VLLM_DEFAULT_MAX_LEN
+    # the model config's own model_max_length (Command-R) is capped by the tokenizer's too
+    assert _length({**absolute, "model_max_length": 8192}, {"model_max_length": 2048}, pooling=True) == 2048
 
 
 @pytest.mark.parametrize("key", ["sliding_window", "attention_chunk_size", "max_window_layers"])
@@ -464,6 +488,99 @@ def test_sentence_bert_max_seq_length_replaces_the_config_window() -> None:
     assert _length({"max_position_embeddings": 512}) == 512
     bad = derive_context_length({"max_position_embeddings": 512}, None, {"max_seq_length": None})
     assert bad is not None and bad.value == 512
+
+
+# -- the tokenizer's length (vLLM: only pooling models with absolute position embeddings) ------------------
+MIRROR_REPOS = Path(__file__).resolve().parent.parent / "mirror" / "repos"
+
+
+def _fixture(repo_id: str, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((MIRROR_REPOS / repo_id / name).read_text())
+    return data
+
+
+def test_a_pooling_model_with_absolute_positions_takes_the_smaller_tokenizer_length() -> None:
+    # BAAI/bge-m3 (real files): XLMRobertaModel, position_embedding_type "absolute", max_position_embeddings
+    # 8194 (2 of them XLM-R's padding offset); tokenizer_config.json model_max_length 8192: vLLM serves 8192.
+    config = _fixture("BAAI/bge-m3", "config.json")
+    tokenizer = _fixture("BAAI/bge-m3", "tokenizer_config.json")
+    assert config["position_embedding_type"] == "absolute" and tokenizer["model_max_length"] == 8192
+    facts = derive_facts(HubFiles(config=config, tokenizer_config=tokenizer))
+    assert facts.output_modalities.value == ("embeddings",)  # pooling: XLMRobertaModel has no generation head
+    assert facts.context_length is not None and facts.context_length.value == 8192
+    assert facts.context_length.source == (
+        "tokenizer_config.json model_max_length=8192 (pooling model, absolute position embeddings;"
+        " smaller than config.json max_position_embeddings=8194)"
+    )
+    assert facts.warnings == ()
+    # the same files read as a generative model: the tokenizer is not read, the config's 8194 stands
+    assert _length(config, tokenizer) == 8194
+    # with the repo's sentence_bert_config.json (max_seq_length 8192), that replaces whatever came before
+    full = derive_facts(
+        HubFiles(
+            config=config,
+            tokenizer_config=tokenizer,
+            sentence_bert_config=_fixture("BAAI/bge-m3", "sentence_bert_config.json"),
+        )
+    )
+    assert full.context_length is not None and full.context_length.value == 8192
+    assert full.context_length.source.startswith(
+        "sentence_bert_config.json max_seq_length=8192 (replaces tokenizer_config.json model_max_length=8192"
+    )
+
+
+def test_a_generative_model_with_only_a_tokenizer_length_gets_the_assumed_window_and_its_warning() -> None:
+    # state-spaces/mamba-2.8b-hf (real config: no length key, MambaConfig has none) with a tokenizer that
+    # says 131072: vLLM does not read it for a generative model, assumes 2048 and warns; so does sync.
+    config = _fixture("state-spaces/mamba-2.8b-hf", "config.json")
+    facts = derive_facts(
+        HubFiles(config=config, tokenizer_config={"model_max_length": 131072}, pipeline_tag="text-generation")
+    )
+    assert facts.output_modalities.value == ("text",)
+    assert facts.context_length is not None and facts.context_length.value == VLLM_DEFAULT_MAX_LEN
+    assert assumed_window(facts.context_length.source)
+    assert "tokenizer_config.json model_max_length=131072 not read: not a pooling model" in (
+        facts.context_length.source
+    )
+    assert facts.warnings == (assumed_window_warning(VLLM_DEFAULT_MAX_LEN),)
+
+
+@pytest.mark.parametrize("position", ["rotary", "relative_key", None])
+def test_a_pooling_model_without_absolute_positions_ignores_the_tokenizer(position: str | None) -> None:
+    # an XLM-R embedding model with rotary positions (jina-embeddings-v3 style spelling): vLLM does not read
+    # the tokenizer, so its smaller length does not cap the window, and does not replace an absent one.
+    config: dict[str, Any] = {
+        "architectures": ["XLMRobertaModel"],
+        "model_type": "xlm-roberta",
+        "max_position_embeddings": 8194,
+    }
+    if position is not None:
+        config["position_embedding_type"] = position
+    tokenizer = {"model_max_length": 8192}
+    facts = derive_facts(HubFiles(config=config, tokenizer_config=tokenizer))
+    assert facts.output_modalities.value == ("embeddings",)
+    assert facts.context_length == derive_context_length(config) and facts.context_length is not None
+    assert facts.context_length.value == 8194 and "tokenizer" not in facts.context_length.source
+    # no length anywhere (and no model_type, whose class could fill one in): the tokenizer does not spare
+    # it vLLM's assumed window
+    no_length = {k: v for k, v in config.items() if k not in ("max_position_embeddings", "model_type")}
+    result = derive_context_length(no_length, tokenizer, pooling=True)
+    assert result is not None and result.value == VLLM_DEFAULT_MAX_LEN and assumed_window(result.source)
+    why = (
+        f"position_embedding_type {position!r}, not 'absolute'"
+        if position
+        else "config.json sets no position_embedding_type"
+    )
+    assert f"tokenizer_config.json model_max_length=8192 not read: {why}" in result.source
+    # a rerank model (single-label cross-encoder) is a pooling model too
+    rerank = {**config, "architectures": ["XLMRobertaForSequenceClassification"], "num_labels": 1}
+    assert derive_facts(HubFiles(config=rerank, tokenizer_config=tokenizer)).context_length == (
+        derive_context_length(rerank)
+    )
+    absolute = {**rerank, "position_embedding_type": "absolute"}
+    scored = derive_facts(HubFiles(config=absolute, tokenizer_config=tokenizer))
+    assert scored.output_modalities.value == ("rerank",)
+    assert scored.context_length is not None and scored.context_length.value == 8192
 
 
 @pytest.mark.parametrize("bad", [None, "8192", -1, int(1e30)])
