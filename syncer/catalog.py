@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import itertools
+import json
 import re
 import tomllib
 import typing
@@ -443,6 +445,9 @@ class Catalog:
     models: tuple[CatalogModel, ...]
     #: per model id, the keys whose value came from [defaults] (for provenance)
     defaulted: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    #: per model id, a sha256 of its entry as written (with the [defaults] it takes): equal digests, equal
+    #: models (the merge key uses it, see syncer.merge.merge_key)
+    digests: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def by_id(self) -> dict[str, CatalogModel]:
         return {m.id: m for m in self.models}
@@ -585,6 +590,7 @@ def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
 
     models: list[CatalogModel] = []
     defaulted: dict[str, frozenset[str]] = {}
+    digests: dict[str, str] = {}
     seen_ids: Counter[str] = Counter()
     slug_users: dict[str, list[str]] = {}
     for index, raw in enumerate(raw_models):
@@ -607,6 +613,7 @@ def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
             defaulted[models[-1].id] = frozenset(
                 k for k in defaults if k in DEFAULTABLE_KEYS and k not in raw
             )
+            digests[models[-1].id] = _digest(merged)
         except ValidationError as exc:
             issues += _issues_from_validation(where, label, exc)
         if isinstance(model_id, str):
@@ -626,7 +633,14 @@ def parse_catalog(data: Mapping[str, Any], *, path: Path) -> Catalog:
             )
     if issues:
         raise CatalogError(path, issues)
-    return Catalog(path=path, models=tuple(sorted(models, key=lambda m: m.id)), defaulted=defaulted)
+    return Catalog(
+        path=path, models=tuple(sorted(models, key=lambda m: m.id)), defaulted=defaulted, digests=digests
+    )
+
+
+def _digest(entry: Mapping[str, Any]) -> str:
+    # TOML values are strings, numbers, booleans, dates, lists and tables: str() serialises the dates.
+    return hashlib.sha256(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def load_catalog(path: Path) -> Catalog:

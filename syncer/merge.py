@@ -58,9 +58,9 @@ class Merge:
     outcomes: list[ModelOutcome]
     facts: list[FactsUpdate]
     issues: list[CatalogIssue]
-    #: models whose stored entries were reused with an unchanged status: their listing, catalog and price
-    #: rows need no write
-    reused: set[str] = field(default_factory=set)
+    #: models whose stored entries were reused (same merge key), each with whether its listing status
+    #: changed: their catalog, price and entry rows need no write, at most the status
+    reused: dict[str, bool] = field(default_factory=dict)
 
     @property
     def statuses(self) -> dict[str, str]:
@@ -70,19 +70,23 @@ class Merge:
 def merge_key(
     *,
     stamp: str,
-    model: CatalogModel,
+    model_digest: str,
     facts: Facts | None,
     catalog_file: str,
     defaults_keys: frozenset[str],
     first_seen_at: datetime | None,
     not_ready_reason: str | None,
 ) -> str:
-    """The key of everything :func:`~syncer.listing.merge_model` reads (``stamp``: the merging code's,
-    :func:`syncer.stamps.merge_stamp`): equal keys mean equal entries, so stored entries may be reused."""
-    facts_part = (
-        None
-        if facts is None
-        else [
+    """The key of everything :func:`~syncer.listing.merge_model` reads: the merging code (``stamp``,
+    :func:`syncer.stamps.merge_stamp`), the catalog entry as written (``model_digest``, from
+    :attr:`Catalog.digests`), the facts (by their derivation key when they have one) and the rest of its
+    arguments. Equal keys mean equal entries, so stored entries with the same key may be reused."""
+    if facts is None:
+        facts_part: object = None
+    elif facts.derived_from is not None:  # the derivation key fixes every fact but staleness
+        facts_part = [facts.derived_from, facts.stale_since.isoformat() if facts.stale_since else None]
+    else:
+        facts_part = [
             facts.repo_id,
             facts.commit_sha,
             facts.created_at.isoformat() if facts.created_at else None,
@@ -94,18 +98,16 @@ def merge_key(
             dict(facts.provenance),
             facts.stale_since.isoformat() if facts.stale_since else None,
         ]
-    )
     inputs = [
         stamp,
-        model.model_dump(mode="json"),
-        sorted(model.model_fields_set),
+        model_digest,
         facts_part,
         catalog_file,
         sorted(defaults_keys),
         first_seen_at.isoformat() if first_seen_at else None,
         not_ready_reason,
     ]
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
 
 
 def merge_one(
@@ -167,9 +169,10 @@ def merge_one(
     first_seen = prior.first_seen_at if prior is not None and prior.first_seen_at is not None else now
     defaults_keys = catalog.defaulted.get(model.id, frozenset())
     not_ready = _not_ready_reason(policy, facts, now)
+    digest = catalog.digests.get(model.id)
     key = None
-    if stamp is not None:
-        key = merge_key(stamp=stamp, model=model, facts=facts, catalog_file=str(catalog.path),
+    if stamp is not None and digest is not None:
+        key = merge_key(stamp=stamp, model_digest=digest, facts=facts, catalog_file=str(catalog.path),
                         defaults_keys=defaults_keys, first_seen_at=first_seen, not_ready_reason=not_ready)  # fmt: skip
     if key is not None and stored is not None and stored.merged.key == key:
         merged = stored.merged
@@ -274,8 +277,8 @@ def merge_all(
             model, fetched.get(model.id), prior.get(model.id), catalog=catalog, policy=policy, now=now,
             stored=kept, stamp=stamp,
         )  # fmt: skip
-        if kept is not None and merged is kept.merged and kept.status == outcome.status:
-            result.reused.add(model.id)
+        if kept is not None and merged is kept.merged:
+            result.reused[model.id] = outcome.status != kept.status
         result.merged[model.id] = merged
         result.issues += merged.issues
         result.outcomes.append(outcome)

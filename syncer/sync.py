@@ -218,7 +218,7 @@ def _run(
     try:
         # Stage 7: one transaction for catalog, facts and merged records.
         store.save_sync(models=catalog.models, facts=merged.facts, merged=merged.merged,
-                        statuses=merged.statuses, now=now, fence=run_id, unchanged=merged.reused)  # fmt: skip
+                        statuses=merged.statuses, now=now, fence=run_id, reused=merged.reused)  # fmt: skip
     except BaseException:
         if staged is not None:
             staged.discard()

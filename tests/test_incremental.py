@@ -161,3 +161,46 @@ def _snapshot_files() -> dict[str, str]:
     from syncer.snapshot import FILE_NAMES
 
     return dict(FILE_NAMES)
+
+
+def test_stored_entries_are_reused_until_their_model_changes(
+    repo_tree, private_mirror, make_settings, tmp_path
+) -> None:
+    """A warm run reuses each model's stored entries (same merge key): their rows are not rewritten and keep
+    their provenance; a price edit changes that model's key, so its entries are merged and written again."""
+    import json
+
+    from syncer.store import Store
+
+    _, _hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    run_sync(settings=settings)  # cold: every model synced
+    run_sync(settings=settings)  # warm: the status moves to unchanged, nothing else
+
+    def rows() -> dict[str, tuple[str, object, dict[str, str]]]:
+        with Store.open(settings.database_url) as store:
+            found = {}
+            for i in range(len(QWEN_REPOS)):
+                entry, _facts = store.listing_entry(f"m{i}")
+                assert entry is not None
+                found[entry.model_id] = (entry.status, entry.updated_at, dict(entry.provenance))
+            return found
+
+    before = rows()
+    assert {status for status, _, _ in before.values()} == {"unchanged"}
+    assert all(prov.get("pricing") and prov.get("context_length") for _, _, prov in before.values())
+
+    run_sync(settings=settings)  # warm again: every entry reused, no row touched
+    assert rows() == before
+
+    Path(settings.catalog).write_text(
+        catalog_toml({f"m{i}": r for i, r in enumerate(QWEN_REPOS)}, prompt={"m2": "0.3"})
+    )
+    report = run_sync(settings=settings)
+
+    assert report.exit_code == 0
+    after = rows()
+    assert {m: after[m] for m in after if m != "m2"} == {m: before[m] for m in before if m != "m2"}
+    assert after["m2"][1] != before["m2"][1], "the edited model's row is written again"
+    listing = json.loads((settings.snapshot_dir / "openrouter.json").read_text())
+    prices = {e["id"]: e["pricing"]["prompt"] for e in listing["data"]}
+    assert prices == {"m0": "0.1", "m1": "0.1", "m2": "0.3", "m3": "0.1"}

@@ -8,7 +8,7 @@ The one exception is :meth:`Store.save_sync`, which writes catalog, facts and me
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -451,14 +451,15 @@ class Store:
         statuses: Mapping[str, str],
         now: datetime,
         fence: int | None = None,
-        unchanged: Collection[str] = (),
+        reused: Mapping[str, bool] | None = None,
     ) -> None:
         """Catalog, prices, facts and merged records of one run, in one transaction; with ``fence`` (a run
         id), only while that run still holds the lock, checked in the same transaction (else
-        LockLostError, nothing written). ``unchanged``: models whose stored entries the run reused with
-        their status (the merge key covers the catalog model and its prices): their catalog, price and
-        listing rows are left as they are."""
-        unchanged = set(unchanged)
+        LockLostError, nothing written). ``reused``: models whose stored entries the run reused (the merge
+        key covers the catalog model, its prices and its facts), each with whether its status changed:
+        their catalog, price and entry rows are left as they are, but for the status."""
+        reused = reused or {}
+        unchanged = set(reused)
         changed = [m for m in models if m.id not in unchanged]
         with self._sessions.begin() as session:
             if fence is not None:
@@ -530,22 +531,35 @@ class Store:
                 ],
                 key=["model_id"],
             )
+            moved: dict[str, list[str]] = {}  # reused entries whose status changed, by their new status
+            for model_id, status_changed in reused.items():
+                if status_changed:
+                    moved.setdefault(statuses[model_id], []).append(model_id)
+            for status, ids in moved.items():
+                for start in range(0, len(ids), UPSERT_BATCH):
+                    session.execute(
+                        update(ListingEntry)
+                        .where(ListingEntry.model_id.in_(ids[start : start + UPSERT_BATCH]))
+                        .values(status=status, updated_at=now)
+                    )
 
     def load_merged(self) -> dict[str, StoredMerged]:
-        """Every model's stored entries that carry a merge key (the ones a run may reuse), in one read."""
+        """Every model's stored entries that carry a merge key (the ones a run may reuse), in one read.
+        Without their provenance (half the bytes): a reused entry's row keeps its own, and ``explain``
+        reads it from the row."""
         columns = (ListingEntry.model_id, ListingEntry.status, ListingEntry.openrouter_entry,
-                   ListingEntry.catalog_entry, ListingEntry.openrouter_v2_entry, ListingEntry.provenance,
-                   ListingEntry.warnings, ListingEntry.merged_from)  # fmt: skip
+                   ListingEntry.catalog_entry, ListingEntry.openrouter_v2_entry, ListingEntry.warnings,
+                   ListingEntry.merged_from)  # fmt: skip
         with self._sessions() as session:
             rows = session.execute(select(*columns).where(ListingEntry.merged_from.is_not(None))).all()
         stored = {}
-        for model_id, status, entry, catalog_entry, v2_entry, provenance, warnings, key in rows:
+        for model_id, status, entry, catalog_entry, v2_entry, warnings, key in rows:
             merged = Merged(
                 model_id=model_id,
                 openrouter_entry=entry,
                 catalog_entry=catalog_entry,
                 openrouter_v2_entry=v2_entry,
-                provenance=dict(provenance),
+                provenance={},  # left in the row, which a reused entry never rewrites
                 warnings=tuple(warnings),
                 key=key,
             )
