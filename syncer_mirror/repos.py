@@ -155,10 +155,12 @@ class RepoStore:
     def _entry_ok(self, e: os.DirEntry[str]) -> bool:
         return not e.is_symlink() or self.inside(e.path)
 
-    def _folder(self, repo_id: str) -> Path | None:
-        """The repo's folder, or None when the org or repo folder is a symlink resolving outside the root."""
-        org_path = self.root / repo_id.split("/", maxsplit=1)[0]
-        folder = self.root / repo_id
+    def _folder(self, repo_id: str) -> str | None:
+        """The repo's folder, or None when the org or repo folder is a symlink resolving outside the root.
+        (Plain strings, not pathlib: a listing of 500 repos calls this 500 times.)"""
+        root = os.fspath(self.root)
+        org_path = os.path.join(root, repo_id.split("/", maxsplit=1)[0])
+        folder = os.path.join(root, repo_id)
         if (os.path.islink(org_path) or os.path.islink(folder)) and not self.inside(folder):
             return None
         return folder
@@ -213,11 +215,11 @@ class RepoStore:
             self._meta_cache[str(path)] = (key, meta)
         return meta
 
-    def _signature(self, folder: Path) -> tuple[_Signature, int] | None:
+    def _signature(self, folder: str) -> tuple[_Signature, int] | None:
         entries: list[tuple[str, int, int, int]] = []
         newest = 0
 
-        def walk(directory: Path, prefix: str) -> None:
+        def walk(directory: str, prefix: str) -> None:
             nonlocal newest
             with os.scandir(directory) as it:
                 for e in it:
@@ -225,14 +227,14 @@ class RepoStore:
                         continue
                     if e.is_dir(follow_symlinks=False):
                         if not e.name.startswith(".") and not e.name.startswith("_"):
-                            walk(Path(e.path), f"{prefix}{e.name}/")
+                            walk(e.path, f"{prefix}{e.name}/")
                     elif e.is_file(follow_symlinks=True) and self._entry_ok(e):
                         st = e.stat(follow_symlinks=True)
                         entries.append((prefix + e.name, st.st_size, st.st_mtime_ns, st.st_ino))
                         newest = max(newest, st.st_mtime_ns)
 
         try:
-            if not folder.is_dir():
+            if not os.path.isdir(folder):
                 return None
             walk(folder, "")
         except OSError:
@@ -256,7 +258,7 @@ class RepoStore:
         if entry is not None and entry.signature == signature and entry.scanned_ns - newest > _RACY_NS:
             return entry.repo
         scanned_ns = time.time_ns()
-        repo = self._scan(repo_id, folder, signature, newest)
+        repo = self._scan(repo_id, Path(folder), signature, newest)
         with self._lock:
             self._cache[repo_id] = _CacheEntry(signature, scanned_ns, newest, repo)
             self._note_renames(repo)

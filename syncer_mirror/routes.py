@@ -174,6 +174,9 @@ class Router:
     def __init__(self, store: RepoStore, *, page_size: int = MAX_PAGE_SIZE) -> None:
         self.store = store
         self.page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+        # A listing's JSON per repo, kept while the store hands back the same (unchanged) Repo object:
+        # a listing of 500 repos then costs their stat walks, not 500 dicts encoded again.
+        self._listed: dict[str, tuple[Repo, frozenset[str], bytes]] = {}
 
     def lookup(self, req: Request, repo_id: str) -> Repo | Response:
         """The repo, or the answer to send instead (not found, rename redirect, private without token)."""
@@ -364,21 +367,29 @@ class Router:
                     continue
                 yield repo
 
-        page: list[dict[str, object]] = []
+        page: list[bytes] = []
         has_more = False
         last_id = ""
+        key_set = frozenset(keys)
         for repo in matches():
             if len(page) == page_size:
                 has_more = True
                 break
-            page.append(self._fields(repo, repo.sha, keys, blobs=False))
+            cached = self._listed.get(repo.id)
+            if cached is None or cached[0] is not repo or cached[1] != key_set:
+                body = json.dumps(self._fields(repo, repo.sha, keys, blobs=False), separators=(",", ":"))
+                cached = (repo, key_set, body.encode())
+                self._listed[repo.id] = cached
+            page.append(cached[2])
             last_id = repo.id
         headers: dict[str, str] = {}
         if has_more:
             params = [(k, v) for k, v in req.params if k != "cursor"]
             params.append(("cursor", base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")))
             headers["Link"] = f'<http://{req.host}/api/models?{urlencode(params)}>; rel="next"'
-        return Response.json(200, page, headers)
+        return Response(
+            200, {"Content-Type": "application/json; charset=utf-8", **headers}, b"[" + b",".join(page) + b"]"
+        )
 
     def _route_resolve(self, req: Request, parts: list[str]) -> Response:
         if req.method not in ("GET", "HEAD"):

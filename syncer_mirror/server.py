@@ -98,6 +98,7 @@ class HubMirror:
         self.max_body = max(0, int(max_body))
         self._control = Control() if control else None
         self._stopping = threading.Event()
+        self._route_lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._url: str | None = None
@@ -360,7 +361,11 @@ class _Handler(BaseHTTPRequestHandler):
         response = faulted_response(req, fault) if fault is not None else None
         if response is None:
             try:
-                response = mirror.route(req)
+                # One answer computed at a time (the latency above is slept concurrently): sixteen threads
+                # stat-ing repo files at once make CPython hand the GIL back and forth on every syscall, which
+                # cost the mirror five times the CPU of the same answers one after another.
+                with mirror._route_lock:
+                    response = mirror.route(req)
             except Exception as e:  # a bug or an unreadable file must not kill the connection silently
                 traceback.print_exc(file=sys.stderr)
                 response = Response.error(500, f"Internal error: {type(e).__name__}")
