@@ -61,6 +61,12 @@ class Merge:
     #: models whose stored entries were reused (same merge key), each with whether its listing status
     #: changed: their catalog, price and entry rows need no write, at most the status
     reused: dict[str, bool] = field(default_factory=dict)
+    #: the reused models' stored keys and summaries (their entries are in the store, not in ``merged``)
+    kept: dict[str, StoredMerged] = field(default_factory=dict)
+
+    def keys(self) -> dict[str, str | None]:
+        """Every model's merge key (None: a model merged without one)."""
+        return {m: s.key for m, s in self.kept.items()} | {m: e.key for m, e in self.merged.items()}
 
     @property
     def statuses(self) -> dict[str, str]:
@@ -120,11 +126,12 @@ def merge_one(
     now: datetime,
     stored: StoredMerged | None = None,
     stamp: str | None = None,
-) -> tuple[Merged, ModelOutcome, FactsUpdate | None]:
+) -> tuple[Merged | StoredMerged, ModelOutcome, FactsUpdate | None]:
     """One model: ``result`` is the fresh Facts, the HubError of a failed lookup, or None (not looked up).
 
-    With the merging code's ``stamp``, the entries carry their :func:`merge_key`; ``stored`` entries with
-    the same key are returned as they are (they were validated when made, by the same code)."""
+    With the merging code's ``stamp``, the entries carry their :func:`merge_key`; when the ``stored``
+    entries have the same key, ``stored`` itself is returned: those entries are this merge's (validated
+    when they were made, by the same code), and stay in the store until a view needs them."""
     outcome = ModelOutcome(model_id=model.id, repo=model.hugging_face_id, status=ModelStatus.SKIPPED)
     old_repo = prior.requested_repo if prior is not None else None
     if prior is not None and old_repo is not None and old_repo != model.hugging_face_id:
@@ -174,14 +181,19 @@ def merge_one(
     if stamp is not None and digest is not None:
         key = merge_key(stamp=stamp, model_digest=digest, facts=facts, catalog_file=str(catalog.path),
                         defaults_keys=defaults_keys, first_seen_at=first_seen, not_ready_reason=not_ready)  # fmt: skip
-    if key is not None and stored is not None and stored.merged.key == key:
-        merged = stored.merged
-    else:
-        merged = merge_model(
-            model=model, facts=facts, catalog_file=str(catalog.path), defaults_keys=defaults_keys,
-            first_seen_at=first_seen, not_ready_reason=not_ready,
-        )  # fmt: skip
-        merged = dataclasses.replace(merged, key=key)
+    if key is not None and stored is not None and stored.key == key:
+        # The stored entries are these (same key): report them from their summary; the entries themselves
+        # are read only if a view must be rendered.
+        outcome.context_length = stored.summary.get("context_length")
+        outcome.input_modalities = list(stored.summary.get("input_modalities") or ())
+        outcome.listed = bool(stored.summary.get("listed"))
+        outcome.warnings += list(stored.warnings)
+        return stored, outcome, update
+    merged = merge_model(
+        model=model, facts=facts, catalog_file=str(catalog.path), defaults_keys=defaults_keys,
+        first_seen_at=first_seen, not_ready_reason=not_ready,
+    )  # fmt: skip
+    merged = dataclasses.replace(merged, key=key)
     outcome.context_length = merged.catalog_entry["context_length"]
     outcome.input_modalities = list(merged.catalog_entry["input_modalities"])
     outcome.listed = merged.openrouter_entry is not None
@@ -277,10 +289,12 @@ def merge_all(
             model, fetched.get(model.id), prior.get(model.id), catalog=catalog, policy=policy, now=now,
             stored=kept, stamp=stamp,
         )  # fmt: skip
-        if kept is not None and merged is kept.merged:
-            result.reused[model.id] = outcome.status != kept.status
-        result.merged[model.id] = merged
-        result.issues += merged.issues
+        if isinstance(merged, StoredMerged):
+            result.reused[model.id] = outcome.status != merged.status
+            result.kept[model.id] = merged
+        else:
+            result.merged[model.id] = merged
+            result.issues += merged.issues
         result.outcomes.append(outcome)
         if update is not None:
             result.facts.append(update)

@@ -31,6 +31,9 @@ MERGE_MODULES = (
     "syncer.formats.catalog_view",
 )
 
+#: the modules that turn validated entries into the bytes of the snapshot files
+VIEWS_MODULES = (*MERGE_MODULES, "syncer.snapshot", "syncer.publish.publisher")
+
 
 @functools.cache
 def code_stamp(modules: tuple[str, ...]) -> str:
@@ -51,3 +54,7 @@ def derivation_stamp() -> str:
 
 def merge_stamp() -> str:
     return code_stamp(MERGE_MODULES)
+
+
+def views_stamp() -> str:
+    return code_stamp(VIEWS_MODULES)

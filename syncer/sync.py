@@ -34,8 +34,16 @@ from typing import Any
 from syncer import publish
 from syncer import snapshot as snap
 from syncer.catalog import Catalog, load_catalog
-from syncer.errors import CatalogError, CatalogIssue, LockLostError, RunInterruptedError, SyncerError
-from syncer.merge import ModelOutcome, ProgressCallback, StalePolicy, is_outage, merge_all, run_message
+from syncer.errors import (
+    CatalogError,
+    CatalogIssue,
+    LockLostError,
+    RunInterruptedError,
+    StoreError,
+    SyncerError,
+)
+from syncer.listing import Merged
+from syncer.merge import Merge, ModelOutcome, ProgressCallback, StalePolicy, is_outage, merge_all, run_message
 from syncer.resolve import HubEta, LookupCallback, make_hub_client, resolve_models
 from syncer.settings import Settings
 from syncer.stamps import merge_stamp
@@ -199,7 +207,14 @@ def _run(
         raise CatalogError(catalog.path, merged.issues)
 
     # Stage 5: render, validate and review the views (an approval publishes only the held change itself).
-    views = publish.render_views(merged.merged)
+    # When every model's entries are the stored ones and the live files are what they render, the live
+    # bytes are this run's views: no entry is read, nothing rendered (an approval always renders).
+    key = publish.views_key(merged.keys())
+    views = (
+        None if approve else publish.kept_views(settings.snapshot_dir, key, store.live_views(snap.FILE_NAMES))
+    )
+    if views is None:
+        views = publish.render_views(_entries(store, catalog, merged))
     pending = {name: (row.id, row.sha256) for name, row in store.pending_held().items()} if approve else {}
     verdict = publish.review(
         settings.snapshot_dir,
@@ -265,8 +280,21 @@ def _run(
         settle_held=() if outage else views.rendered,
         approved=verdict.approved.values(),
         fence=True,
+        views_keys=dict.fromkeys(views.rendered, key)
+        if key and staged is not None and not verdict.held
+        else None,
     )
     return report
+
+
+def _entries(store: Store, catalog: Catalog, merged: Merge) -> dict[str, Merged]:
+    """Every model's entries, in catalog order: the ones merged by this run, and the reused ones from the store."""
+    stored = store.load_entries(merged.kept) if merged.kept else {}
+    missing = sorted(set(merged.kept) - set(stored))
+    if missing:  # the run holds the lock: nothing else writes these rows
+        raise StoreError(f"the stored entries of {', '.join(missing[:5])} vanished during the run")
+    every = stored | merged.merged
+    return {m.id: every[m.id] for m in catalog.models if m.id in every}
 
 
 def _approver() -> str:

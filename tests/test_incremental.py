@@ -204,3 +204,39 @@ def test_stored_entries_are_reused_until_their_model_changes(
     listing = json.loads((settings.snapshot_dir / "openrouter.json").read_text())
     prices = {e["id"]: e["pricing"]["prompt"] for e in listing["data"]}
     assert prices == {"m0": "0.1", "m1": "0.1", "m2": "0.3", "m3": "0.1"}
+
+
+def test_a_warm_run_keeps_the_live_files_and_renders_them_again_only_when_they_differ(
+    repo_tree, private_mirror, make_settings, tmp_path, monkeypatch
+) -> None:
+    """Every model's entries unchanged and the live files what they render (their snapshot's views key and
+    hash): the run reads no stored entry and renders nothing. A missing or edited file is rendered again."""
+    from syncer.store import Store
+
+    loads: list[int] = []
+    original = Store.load_entries
+
+    def counted(self, model_ids):  # a spy on the store's seam: the entries a run reads back
+        found = original(self, model_ids)
+        loads.append(len(found))
+        return found
+
+    monkeypatch.setattr(Store, "load_entries", counted)
+    _, _hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    run_sync(settings=settings)
+    run_sync(settings=settings)
+    folder = settings.snapshot_dir
+    good = {name: (folder / name).read_bytes() for name in _snapshot_files().values()}
+    loads.clear()
+
+    assert run_sync(settings=settings).exit_code == 0
+    assert loads == [], "no stored entry read: the live files are this run's views"
+    assert {name: (folder / name).read_bytes() for name in good} == good
+
+    (folder / "catalog.json").unlink()
+    (folder / "openrouter.json").write_bytes(good["openrouter.json"].replace(b'"0.1"', b'"0.9"', 1))
+    report = run_sync(settings=settings)
+
+    assert report.exit_code == 0
+    assert loads == [len(QWEN_REPOS)], "the views were rendered again from every stored entry"
+    assert {name: (folder / name).read_bytes() for name in good} == good

@@ -12,11 +12,13 @@ from syncer.publish.operations import list_snapshots, rollback, snapshot_diff
 from syncer.publish.publisher import (
     Review,
     Views,
+    kept_views,
     parse_or_none,
     publish_staged,
     render_views,
     review,
     stage_views,
+    views_key,
 )
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "Review",
     "Views",
     "diff_listings",
+    "kept_views",
     "list_snapshots",
     "parse_or_none",
     "publish_staged",
@@ -34,4 +37,5 @@ __all__ = [
     "snapshot_diff",
     "stage_views",
     "suspicious",
+    "views_key",
 ]

@@ -10,6 +10,7 @@ keep, which the caller stores in the same transaction as the rest of its record.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 from syncer import snapshot as snap
 from syncer.listing import Merged, catalog_document, openrouter_document, openrouter_v2_document
 from syncer.publish.guard import ListingDiff, diff_listings, diff_v2_prices, suspicious
+from syncer.stamps import views_stamp
 from syncer.states import SnapshotState
 from syncer.store import SnapshotRecord
 
@@ -67,6 +69,31 @@ def render_views(merged: Mapping[str, Merged]) -> Views:
     return Views(
         documents=documents, rendered={n: snap.checked_bytes(n, d, problems[n]) for n, d in documents.items()}
     )
+
+
+def views_key(merge_keys: Mapping[str, str | None]) -> str | None:
+    """The key of every view of a run: the merge key of each of its models (whose entries the views list)
+    and the rendering code. None when a model has no merge key (the views must be rendered)."""
+    if not merge_keys or any(key is None for key in merge_keys.values()):
+        return None
+    inputs = [views_stamp(), sorted(merge_keys.items())]
+    return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
+
+
+def kept_views(folder: Path, key: str | None, live: Mapping[str, tuple[str, str | None]]) -> Views | None:
+    """The live files as this run's views, when they are exactly what it would render: every file's last
+    published snapshot has this run's views ``key`` (same entries, same rendering code), and the file in the
+    folder still has that snapshot's hash. Else None: the views must be rendered."""
+    if key is None:
+        return None
+    rendered = {}
+    for name in snap.FILE_NAMES:
+        recorded = live.get(name)
+        data = snap.read_current(folder, name) if recorded is not None and recorded[1] == key else None
+        if recorded is None or data is None or snap.content_hash(data) != recorded[0]:
+            return None
+        rendered[name] = data
+    return Views(documents={}, rendered=rendered)
 
 
 def parse_or_none(data: str | bytes | None) -> dict[str, Any] | None:

@@ -183,6 +183,8 @@ class ListingEntry(Base):
     openrouter_v2_entry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: the key of what the entries were merged from (syncer.merge.merge_key); None: never reused
     merged_from: Mapped[str | None] = mapped_column(String(64))
+    #: what a run reports of the entries (listed, context_length, input_modalities), read when they are reused
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class SyncRun(Base):
@@ -219,6 +221,9 @@ class PublishedSnapshot(Base):
     #: published (written to the snapshot folder), held (stopped by the publish guard) or rollback
     status: Mapped[str] = mapped_column(String(16), server_default=SnapshotState.PUBLISHED.value)
     note: Mapped[str | None] = mapped_column(Text)
+    #: the key of every entry of the file and the code that rendered it (syncer.publish.views_key): a run
+    #: with the same key would write these very bytes
+    views_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class HubSpend(Base):

@@ -73,10 +73,14 @@ class FactsUpdate:
 
 @dataclass(frozen=True)
 class StoredMerged:
-    """A model's entries as the last run stored them, with its listing status then."""
+    """What the store keeps of a model's last merge, without its entries: its merge key, its listing status
+    then, what a run reports of the entries (``summary``: listed, context_length, input_modalities) and its
+    warnings. The entries themselves are read only when a view must be rendered (:meth:`Store.load_entries`)."""
 
-    merged: Merged
+    key: str
     status: str
+    summary: Mapping[str, Any]
+    warnings: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,16 @@ class SnapshotRecord:
     status: SnapshotState
     run_id: int | None = None
     note: str | None = None
+
+
+def _latest_live(name: str, *columns: Any) -> Any:
+    """The query of ``columns`` of the snapshot ``name`` last written to the folder (by a run or a rollback)."""
+    return (
+        select(*columns)
+        .where(PublishedSnapshot.name == name, PublishedSnapshot.status.in_(SnapshotState.live()))
+        .order_by(PublishedSnapshot.published_at.desc(), PublishedSnapshot.id.desc())
+        .limit(1)
+    )
 
 
 def facts_from_row(row: HubFacts | Row[Any]) -> Facts | None:
@@ -361,6 +375,7 @@ class Store:
         settle_held: Iterable[str] = (),
         approved: Iterable[int] = (),
         fence: bool = False,
+        views_keys: Mapping[str, str] | None = None,
     ) -> None:
         """Record the end of a run, and the snapshots it published or held, in one transaction. The held
         snapshots of the files named in ``settle_held`` are settled first: ``approved`` ones (published by
@@ -372,6 +387,13 @@ class Store:
             _settle_held(session, settle_held, approved)
             for record in snapshots:
                 session.add(_snapshot_row(record))
+            session.flush()
+            for name, key in (views_keys or {}).items():  # the live file is this run's: these keys give it
+                latest = session.scalar(_latest_live(name, PublishedSnapshot.id))
+                if latest is not None:
+                    session.execute(
+                        update(PublishedSnapshot).where(PublishedSnapshot.id == latest).values(views_key=key)
+                    )
             session.execute(
                 update(SyncRun)
                 .where(SyncRun.id == run_id)
@@ -525,6 +547,11 @@ class Store:
                         "updated_at": now,
                         "openrouter_v2_entry": m.openrouter_v2_entry,
                         "merged_from": m.key,
+                        "summary": {
+                            "listed": m.openrouter_entry is not None,
+                            "context_length": m.catalog_entry.get("context_length"),
+                            "input_modalities": list(m.catalog_entry.get("input_modalities") or ()),
+                        },
                     }
                     for model_id, m in merged.items()
                     if model_id not in unchanged
@@ -544,27 +571,44 @@ class Store:
                     )
 
     def load_merged(self) -> dict[str, StoredMerged]:
-        """Every model's stored entries that carry a merge key (the ones a run may reuse), in one read.
-        Without their provenance (half the bytes): a reused entry's row keeps its own, and ``explain``
-        reads it from the row."""
-        columns = (ListingEntry.model_id, ListingEntry.status, ListingEntry.openrouter_entry,
-                   ListingEntry.catalog_entry, ListingEntry.openrouter_v2_entry, ListingEntry.warnings,
-                   ListingEntry.merged_from)  # fmt: skip
+        """Every model's stored merge key, status, summary and warnings (the models a run may reuse), in one
+        read of small columns."""
+        columns = (ListingEntry.model_id, ListingEntry.merged_from, ListingEntry.status, ListingEntry.summary,
+                   ListingEntry.warnings)  # fmt: skip
+        query = select(*columns).where(
+            ListingEntry.merged_from.is_not(None), ListingEntry.summary.is_not(None)
+        )
         with self._sessions() as session:
-            rows = session.execute(select(*columns).where(ListingEntry.merged_from.is_not(None))).all()
-        stored = {}
-        for model_id, status, entry, catalog_entry, v2_entry, warnings, key in rows:
-            merged = Merged(
-                model_id=model_id,
-                openrouter_entry=entry,
-                catalog_entry=catalog_entry,
-                openrouter_v2_entry=v2_entry,
-                provenance={},  # left in the row, which a reused entry never rewrites
-                warnings=tuple(warnings),
-                key=key,
-            )
-            stored[model_id] = StoredMerged(merged=merged, status=status)
-        return stored
+            rows = session.execute(query).all()
+        return {
+            model_id: StoredMerged(key=key, status=status, summary=summary, warnings=tuple(warnings))
+            for model_id, key, status, summary, warnings in rows
+            if key is not None and isinstance(summary, dict)
+        }
+
+    def load_entries(self, model_ids: Iterable[str]) -> dict[str, Merged]:
+        """The stored entries of ``model_ids`` (reused by a run that must render a view), without their
+        provenance (half the bytes): a reused entry's row keeps its own, and ``explain`` reads it there."""
+        wanted = list(model_ids)
+        columns = (ListingEntry.model_id, ListingEntry.openrouter_entry, ListingEntry.catalog_entry,
+                   ListingEntry.openrouter_v2_entry, ListingEntry.warnings, ListingEntry.merged_from)  # fmt: skip
+        found: dict[str, Merged] = {}
+        with self._sessions() as session:
+            for start in range(0, len(wanted), UPSERT_BATCH):
+                batch = wanted[start : start + UPSERT_BATCH]
+                for model_id, entry, catalog_entry, v2_entry, warnings, key in session.execute(
+                    select(*columns).where(ListingEntry.model_id.in_(batch))
+                ):
+                    found[model_id] = Merged(
+                        model_id=model_id,
+                        openrouter_entry=entry,
+                        catalog_entry=catalog_entry,
+                        openrouter_v2_entry=v2_entry,
+                        provenance={},  # left in the row, which a reused entry never rewrites
+                        warnings=tuple(warnings),
+                        key=key,
+                    )
+        return found
 
     def listing_entry(self, model_id: str) -> tuple[ListingEntry | None, HubFacts | None]:
         with self._sessions() as session:
@@ -607,13 +651,20 @@ class Store:
     def latest_live_hash(self, name: str) -> str | None:
         """The hash of the snapshot ``name`` last written to the folder (by a run or a rollback)."""
         with self._sessions() as session:
-            latest = session.scalars(
-                select(PublishedSnapshot)
-                .where(PublishedSnapshot.name == name, PublishedSnapshot.status.in_(SnapshotState.live()))
-                .order_by(PublishedSnapshot.published_at.desc(), PublishedSnapshot.id.desc())
-                .limit(1)
-            ).first()
-        return latest.sha256 if latest else None
+            found: str | None = session.scalar(_latest_live(name, PublishedSnapshot.sha256))
+        return found
+
+    def live_views(self, names: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """Per file name, the hash and the views key of the snapshot last written to the folder."""
+        found = {}
+        with self._sessions() as session:
+            for name in names:
+                row = session.execute(
+                    _latest_live(name, PublishedSnapshot.sha256, PublishedSnapshot.views_key)
+                ).first()
+                if row is not None:
+                    found[name] = (row[0], row[1])
+        return found
 
     def snapshots(
         self, *, name: str | None = None, exclude: Sequence[str] = (), limit: int = 20
