@@ -268,6 +268,10 @@ def run_message(outcomes: Sequence[ModelOutcome], not_looked_up: int) -> str | N
     return "; ".join(parts) or None
 
 
+#: one model merged early: the answer it was merged from, and what :func:`merge_one` returned
+Merged1 = tuple[Facts | HubError | None, tuple[Merged | StoredMerged, ModelOutcome, FactsUpdate | None]]
+
+
 def merge_all(
     catalog: Catalog,
     fetched: Mapping[str, Facts | HubError],
@@ -278,17 +282,25 @@ def merge_all(
     progress: ProgressCallback | None = None,
     stored: Mapping[str, StoredMerged] | None = None,
     stamp: str | None = None,
+    early: Mapping[str, Merged1] | None = None,
 ) -> Merge:
-    """Every model of the catalog, in catalog order. ``stored`` and ``stamp``: see :func:`merge_one`."""
+    """Every model of the catalog, in catalog order. ``stored`` and ``stamp``: see :func:`merge_one`.
+    ``early``: models already merged by :func:`merge_one` (with the same arguments) while the Hub stage was
+    still under way, each with the answer it was merged from; used when that is still the model's answer."""
     result = Merge(merged={}, outcomes=[], facts=[], issues=[])
     total = len(catalog.models)
     stored = stored or {}
+    early = early or {}
     for index, model in enumerate(catalog.models, start=1):
-        kept = stored.get(model.id)
-        merged, outcome, update = merge_one(
-            model, fetched.get(model.id), prior.get(model.id), catalog=catalog, policy=policy, now=now,
-            stored=kept, stamp=stamp,
-        )  # fmt: skip
+        answer = fetched.get(model.id)
+        done = early.get(model.id)
+        if done is not None and done[0] is answer:
+            merged, outcome, update = done[1]
+        else:
+            merged, outcome, update = merge_one(
+                model, answer, prior.get(model.id), catalog=catalog, policy=policy, now=now,
+                stored=stored.get(model.id), stamp=stamp,
+            )  # fmt: skip
         if isinstance(merged, StoredMerged):
             result.reused[model.id] = outcome.status != merged.status
             result.kept[model.id] = merged

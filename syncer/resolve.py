@@ -6,16 +6,16 @@ model's. The Hub is reached only through :mod:`syncer.hub`; facts are derived by
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from syncer.catalog import CatalogModel
 from syncer.derive import DerivationError, derive_facts
@@ -188,17 +188,46 @@ def estimate_eta(client: HubClient, *, done: int, total: int, elapsed: float, no
     return HubEta(done, total, elapsed, requests, wait, remaining, now + timedelta(seconds=remaining))
 
 
-def _bulk_listings(
-    client: HubClient, models: Sequence[CatalogModel], pool: ThreadPoolExecutor, min_models: int
-) -> dict[str, ModelInfo]:
-    """Current commits of many repos in one paginated call per author (authors with ``min_models`` or
-    more catalog models on the default branch). A failed listing just means per-model calls for those."""
-    by_author = Counter(m.hugging_face_id.split("/", 1)[0] for m in models if m.revision is None)
-    authors = sorted(a for a, n in by_author.items() if n >= min_models)
-    listed: dict[str, ModelInfo] = {}
-    for found in pool.map(lambda a: _list_or_empty(client, a), authors):
-        listed |= found
-    return listed
+def _answers(
+    pool: ThreadPoolExecutor,
+    models: Sequence[CatalogModel],
+    *,
+    min_models: int,
+    listed: dict[str, ModelInfo],
+    client: HubClient,
+    one: Callable[[CatalogModel], Facts | HubError | None],
+    reusable: Callable[[CatalogModel], Facts | None],
+) -> Iterator[tuple[CatalogModel, Facts | HubError | None]]:
+    """Every model's answer, as each arrives. The current commits of many repos come from one paginated
+    listing per author (authors with ``min_models`` or more catalog models on the default branch); an
+    author's models are looked up (or their stored facts reused) as soon as its listing is in, while the
+    other listings are still under way. A failed listing just means per-model calls for that author."""
+    authors = Counter(m.hugging_face_id.split("/", 1)[0] for m in models if m.revision is None)
+    bulk = {a for a, n in authors.items() if min_models > 0 and n >= min_models}
+    waiting: dict[str, list[CatalogModel]] = {}
+    pending: dict[Future[Any], CatalogModel | str] = {}
+    for model in models:
+        author = model.hugging_face_id.split("/", 1)[0]
+        if model.revision is None and author in bulk:
+            waiting.setdefault(author, []).append(model)
+        else:
+            pending[pool.submit(one, model)] = model
+    for author in sorted(waiting):
+        pending[pool.submit(_list_or_empty, client, author)] = author
+    while pending:
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            what = pending.pop(future)
+            if isinstance(what, str):  # an author's listing: its models may go now
+                listed.update(future.result())
+                for model in waiting.pop(what):
+                    facts = reusable(model)
+                    if facts is not None:
+                        yield model, facts
+                    else:
+                        pending[pool.submit(one, model)] = model
+            else:
+                yield what, future.result()
 
 
 def _list_or_empty(client: HubClient, author: str) -> dict[str, ModelInfo]:
@@ -219,6 +248,7 @@ def resolve_models(
     on_lookup: LookupCallback | None = None,
     eta: Callable[[HubEta], None] | None = None,
     known: Mapping[str, Facts] | None = None,
+    on_result: Callable[[CatalogModel, Facts | HubError], None] | None = None,
 ) -> dict[str, Facts | HubError]:
     """Look every model up; a model not looked up (stopped) is absent from the answer. ``on_lookup`` is
     called (in this thread, in completion order) after each lookup; ``eta`` after each model with the
@@ -226,7 +256,8 @@ def resolve_models(
 
     ``known`` holds each model's stored facts: a model whose bulk listing gives the same
     :func:`derivation_key` as its stored facts gets those facts back without a request, a file read or a
-    derivation (its commit, metadata, files and the deriving code are all unchanged)."""
+    derivation (its commit, metadata, files and the deriving code are all unchanged). ``on_result`` is called
+    with each model's answer as it arrives (in this thread, while the other lookups are under way)."""
     listed: dict[str, ModelInfo] = {}
     caps = (client.max_config_bytes, client.max_template_bytes)
 
@@ -282,21 +313,16 @@ def resolve_models(
     client.budget.load()  # the shared window's earlier spend counts from this run's first request
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(on_hub) or 1))) as pool:
-            if bulk_min_models > 0:
-                listed |= _bulk_listings(client, on_hub, pool, bulk_min_models)
-            client.budget.flush()
-            reused = {m.id: f for m in on_hub if (f := reusable(m)) is not None}
-            futures = {pool.submit(one, m): m for m in on_hub if m.id not in reused}
             started = flushed = time.monotonic()
             done = failures = 0
-            answers = itertools.chain(  # lazily: each lookup is reported as it finishes
-                ((m, reused[m.id]) for m in on_hub if m.id in reused),
-                ((futures[f], f.result()) for f in as_completed(futures)),
-            )
+            answers = _answers(pool, on_hub, min_models=bulk_min_models, listed=listed, client=client, one=one,
+                               reusable=reusable)  # fmt: skip
             result: Facts | HubError | None
             for finished, (model, result) in enumerate(answers, 1):
                 if result is not None:
                     results[model.id] = result
+                    if on_result is not None:
+                        on_result(model, result)
                     done += 1
                     failures += isinstance(result, HubError)
                     if on_lookup is not None:

@@ -33,17 +33,28 @@ from typing import Any
 
 from syncer import publish
 from syncer import snapshot as snap
-from syncer.catalog import Catalog, load_catalog
+from syncer.catalog import Catalog, CatalogModel, load_catalog
 from syncer.errors import (
     CatalogError,
     CatalogIssue,
+    HubError,
     LockLostError,
     RunInterruptedError,
     StoreError,
     SyncerError,
 )
-from syncer.listing import Merged
-from syncer.merge import Merge, ModelOutcome, ProgressCallback, StalePolicy, is_outage, merge_all, run_message
+from syncer.listing import Facts, Merged
+from syncer.merge import (
+    Merge,
+    Merged1,
+    ModelOutcome,
+    ProgressCallback,
+    StalePolicy,
+    is_outage,
+    merge_all,
+    merge_one,
+    run_message,
+)
 from syncer.resolve import HubEta, LookupCallback, make_hub_client, resolve_models
 from syncer.settings import Settings
 from syncer.stamps import merge_stamp
@@ -186,23 +197,31 @@ def _run(
     snap.check_folder(settings.snapshot_dir)  # a folder that cannot take the files fails now (exit 73)
     prior = store.load_prior()
 
-    # Stage 3: the Hub.
+    # Stage 3: the Hub. Each answer is merged (stage 4, pure) as it arrives, while other lookups are under way.
+    now = _now()  # the run's time, for every timestamp it writes
+    policy = StalePolicy(settings.stale_drop_after_runs, settings.stale_drop_after_days,
+                         settings.stale_not_ready_after_hours)  # fmt: skip
+    stored, stamp = store.load_merged(), merge_stamp()
+    early: dict[str, Merged1] = {}
+
+    def merge_now(model: CatalogModel, answer: Facts | HubError) -> None:
+        early[model.id] = (answer, merge_one(model, answer, prior.get(model.id), catalog=catalog, policy=policy,
+                                             now=now, stored=stored.get(model.id), stamp=stamp))  # fmt: skip
+
     selected = [m for m in catalog.models if not only or m.id in only]
     client = make_hub_client(settings, ledger=store.hub_ledger(run_id))
     fetched = resolve_models(client, selected, concurrency=settings.hub_concurrency, stop=stop,
                              bulk_min_models=settings.hub_bulk_min_models, on_lookup=on_lookup,
-                             eta=hub_eta, known={i: p.facts for i, p in prior.items() if p.facts})  # fmt: skip
+                             eta=hub_eta, known={i: p.facts for i, p in prior.items() if p.facts},
+                             on_result=merge_now)  # fmt: skip
     not_looked_up = sum(1 for m in selected if m.hugging_face_id and m.id not in fetched)
     signal_name = interrupt() if interrupt is not None and stop is not None and stop.is_set() else None
     if signal_name:
         raise RunInterruptedError(signal_name, len(fetched), len(selected))
 
-    # Stage 4: derive and merge, in memory.
-    now = _now()
-    policy = StalePolicy(settings.stale_drop_after_runs, settings.stale_drop_after_days,
-                         settings.stale_not_ready_after_hours)  # fmt: skip
+    # Stage 4: derive and merge, in memory (the models not merged yet: not looked up, not on the Hub).
     merged = merge_all(catalog, fetched, prior, policy=policy, now=now, progress=progress,
-                       stored=store.load_merged(), stamp=merge_stamp())  # fmt: skip
+                       stored=stored, stamp=stamp, early=early)  # fmt: skip
     if merged.issues:
         raise CatalogError(catalog.path, merged.issues)
 

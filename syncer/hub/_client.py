@@ -321,6 +321,7 @@ class HubClient:
         self._sleep = sleep
         self._pause_until = 0.0  # monotonic time before which no request is sent (429 back-off)
         self._pause_lock = threading.Lock()
+        self._made_dirs: set[Path] = set()  # cache folders this client created (or found)
         self._api = HfApi(endpoint=endpoint, token=token)
         install_client_factory()
 
@@ -491,7 +492,9 @@ class HubClient:
     def _store_cached(self, repo_id: str, filename: str, sha: str, body: bytes) -> None:
         target = self._cache_file(repo_id, filename, sha)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in self._made_dirs:  # one makedirs per commit folder, not per file
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._made_dirs.add(target.parent)
             temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             temporary.write_bytes(body)
             os.replace(temporary, target)
