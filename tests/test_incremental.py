@@ -240,3 +240,29 @@ def test_a_warm_run_keeps_the_live_files_and_renders_them_again_only_when_they_d
     assert report.exit_code == 0
     assert loads == [len(QWEN_REPOS)], "the views were rendered again from every stored entry"
     assert {name: (folder / name).read_bytes() for name in good} == good
+
+
+def test_new_deriving_or_merging_code_derives_and_merges_every_model_again(
+    repo_tree, private_mirror, make_settings, tmp_path, monkeypatch
+) -> None:
+    """The code is part of every reuse key: after an upgrade (here: other stamps), nothing stored is reused,
+    yet equal facts and entries still read as unchanged and the files keep their bytes."""
+    import shutil
+
+    import syncer.resolve
+    import syncer.sync
+
+    _, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    run_sync(settings=settings)
+    files = {name: (settings.snapshot_dir / name).read_bytes() for name in _snapshot_files().values()}
+    shutil.rmtree(settings.hub_cache_dir)
+    hub.reset()
+    monkeypatch.setattr(syncer.resolve, "derivation_stamp", lambda: "a newer derivation")
+    monkeypatch.setattr(syncer.sync, "merge_stamp", lambda: "a newer merge")
+
+    report = run_sync(settings=settings)
+
+    assert {o.status for o in report.outcomes} == {"unchanged"}
+    repos = {str(r["path"]).split("/resolve/")[0] for r in hub.requests() if r["kind"] == "resolve"}
+    assert repos == {f"/{r}" for r in QWEN_REPOS}, "every model's files read and derived again"
+    assert {name: (settings.snapshot_dir / name).read_bytes() for name in files} == files
