@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import queue
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from syncer.catalog import CatalogModel
 from syncer.derive import DerivationError, derive_facts
 from syncer.errors import HubDataError, HubError
-from syncer.hub import SHA_RE, HubClient, ModelInfo, RepoFacts, RequestBudget, RequestCounter, SpendLedger
+from syncer.hub import SHA_RE, HubClient, ListedRepo, RepoFacts, RequestBudget, RequestCounter, SpendLedger
 from syncer.listing import Facts
 from syncer.settings import Settings
 from syncer.stamps import derivation_stamp
@@ -60,17 +61,17 @@ def derivation_key(
     """The key of everything a model's facts are derived from, besides the bytes of its files (which the
     commit ``sha`` fixes): the repo's listed metadata, which files it has, the file-size caps and the code
     (:func:`syncer.stamps.derivation_stamp`). Equal keys mean equal facts, so a run may reuse stored facts on an equal key."""
-    inputs = {
-        "repo": repo_id,
-        "sha": sha,
-        "pipeline_tag": pipeline_tag if isinstance(pipeline_tag, str) else None,
-        "tags": sorted(t for t in tags if isinstance(t, str)),
-        "library_name": library_name if isinstance(library_name, str) else None,
-        "files": sorted(file_names),
-        "caps": list(caps),
-        "code": derivation_stamp(),
-    }
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    inputs = [
+        repo_id,
+        sha,
+        pipeline_tag if isinstance(pipeline_tag, str) else None,
+        sorted(t for t in tags if isinstance(t, str)),
+        library_name if isinstance(library_name, str) else None,
+        sorted(file_names),
+        list(caps),
+        derivation_stamp(),
+    ]
+    return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
 
 
 def _repo_key(repo: RepoFacts, caps: tuple[int, int]) -> str:
@@ -85,23 +86,24 @@ def _repo_key(repo: RepoFacts, caps: tuple[int, int]) -> str:
     )
 
 
-def _listed_key(info: ModelInfo, caps: tuple[int, int]) -> str | None:
+def _listed_key(repo: ListedRepo, caps: tuple[int, int]) -> str | None:
     """The derivation key a listing entry gives, or None when the entry is not one fetch would accept."""
-    sha = getattr(info, "sha", None)
+    raw = repo.raw
+    sha, repo_id, tags = raw.get("sha"), raw.get("id"), raw.get("tags")
     if (
         not isinstance(sha, str)
         or not SHA_RE.match(sha)
-        or not isinstance(info.id, str)
-        or "/" not in info.id
+        or not isinstance(repo_id, str)
+        or "/" not in repo_id
     ):
         return None
     return derivation_key(
-        repo_id=info.id,
+        repo_id=repo_id,
         sha=sha,
-        pipeline_tag=info.pipeline_tag,
-        tags=info.tags or (),
-        library_name=info.library_name,
-        file_names=(s.rfilename for s in (info.siblings or ())),
+        pipeline_tag=raw.get("pipeline_tag"),
+        tags=tags if isinstance(tags, list) else (),
+        library_name=raw.get("library_name"),
+        file_names=repo.file_names,
         caps=caps,
     )
 
@@ -193,7 +195,7 @@ def _answers(
     models: Sequence[CatalogModel],
     *,
     min_models: int,
-    listed: dict[str, ModelInfo],
+    listed: dict[str, ListedRepo],
     client: HubClient,
     one: Callable[[CatalogModel], Facts | HubError | None],
     reusable: Callable[[CatalogModel], Facts | None],
@@ -206,31 +208,39 @@ def _answers(
     bulk = {a for a, n in authors.items() if min_models > 0 and n >= min_models}
     waiting: dict[str, list[CatalogModel]] = {}
     pending: dict[Future[Any], CatalogModel | str] = {}
+    # Each future reports itself on a queue when done: one wake-up per answer (concurrent.futures.wait over
+    # 10,000 pending futures would walk all of them for every answer).
+    finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+
+    def submit(fn: Callable[..., Any], *args: Any, what: CatalogModel | str) -> None:
+        future = pool.submit(fn, *args)
+        pending[future] = what
+        future.add_done_callback(finished.put)
+
     for model in models:
         author = model.hugging_face_id.split("/", 1)[0]
         if model.revision is None and author in bulk:
             waiting.setdefault(author, []).append(model)
         else:
-            pending[pool.submit(one, model)] = model
+            submit(one, model, what=model)
     for author in sorted(waiting):
-        pending[pool.submit(_list_or_empty, client, author)] = author
+        submit(_list_or_empty, client, author, what=author)
     while pending:
-        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for future in finished:
-            what = pending.pop(future)
-            if isinstance(what, str):  # an author's listing: its models may go now
-                listed.update(future.result())
-                for model in waiting.pop(what):
-                    facts = reusable(model)
-                    if facts is not None:
-                        yield model, facts
-                    else:
-                        pending[pool.submit(one, model)] = model
-            else:
-                yield what, future.result()
+        future = finished.get()
+        what = pending.pop(future)
+        if isinstance(what, str):  # an author's listing: its models may go now
+            listed.update(future.result())
+            for model in waiting.pop(what):
+                facts = reusable(model)
+                if facts is not None:
+                    yield model, facts
+                else:
+                    submit(one, model, what=model)
+        else:
+            yield what, future.result()
 
 
-def _list_or_empty(client: HubClient, author: str) -> dict[str, ModelInfo]:
+def _list_or_empty(client: HubClient, author: str) -> dict[str, ListedRepo]:
     try:
         return client.list_author(author=author)
     except HubError as exc:
@@ -258,7 +268,7 @@ def resolve_models(
     :func:`derivation_key` as its stored facts gets those facts back without a request, a file read or a
     derivation (its commit, metadata, files and the deriving code are all unchanged). ``on_result`` is called
     with each model's answer as it arrives (in this thread, while the other lookups are under way)."""
-    listed: dict[str, ModelInfo] = {}
+    listed: dict[str, ListedRepo] = {}
     caps = (client.max_config_bytes, client.max_template_bytes)
 
     def checked(model: CatalogModel, facts: Facts) -> Facts:

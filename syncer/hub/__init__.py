@@ -18,6 +18,7 @@ from syncer.hub._client import (
     SHA_RE,
     TEMPLATE_FILES,
     HubClient,
+    ListedRepo,
     RepoFacts,
     RequestBudget,
     RequestCounter,
@@ -27,8 +28,9 @@ from syncer.hub._client import (
 )
 from syncer.settings import PLAN_LIMITS
 
-# ``ModelInfo`` is the library's record of one repo as a listing returns it: what
-# :meth:`HubClient.list_author` gives and :meth:`HubClient.fetch` takes back as ``listed``.
+# ``ModelInfo`` is the library's record of one repo; :meth:`HubClient.list_author` gives each repo of a listing
+# as a :class:`ListedRepo` (its raw fields, and its ``ModelInfo`` on first use), which :meth:`HubClient.fetch`
+# takes back as ``listed``.
 __all__ = [
     "BUDGET_WINDOW",
     "BULK_EXPAND",
@@ -38,6 +40,7 @@ __all__ = [
     "TEMPLATE_FILES",
     "HubBadBodyError",
     "HubClient",
+    "ListedRepo",
     "ModelInfo",
     "RepoFacts",
     "RequestBudget",
