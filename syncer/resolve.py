@@ -230,12 +230,14 @@ def _answers(
         what = pending.pop(future)
         if isinstance(what, str):  # an author's listing: its models may go now
             listed.update(future.result())
-            for model in waiting.pop(what):
+            reused = []
+            for model in waiting.pop(what):  # every lookup under way before any reused model is reported
                 facts = reusable(model)
                 if facts is not None:
-                    yield model, facts
+                    reused.append((model, facts))
                 else:
                     submit(one, model, what=model)
+            yield from reused
         else:
             yield what, future.result()
 

@@ -349,6 +349,8 @@ class HubClient:
         self._pause_until = 0.0  # monotonic time before which no request is sent (429 back-off)
         self._pause_lock = threading.Lock()
         self._made_dirs: set[Path] = set()  # cache folders this client created (or found)
+        # The library's headers (user agent, token), built once: 0.2 ms of CPU each time, per request.
+        self._headers: dict[str, str] = build_hf_headers(token=token, library_name="syncer")
         self._api = HfApi(endpoint=endpoint, token=token)
         install_client_factory()
 
@@ -362,7 +364,7 @@ class HubClient:
         request, and a stop at a repeated ``Link``, at ``MAX_LIST_PAGES`` pages or at the deadline.
         """
         deadline = _Deadline(self.model_deadline)
-        headers = build_hf_headers(token=self._token, library_name="syncer")
+        headers = dict(self._headers)
         params = [("author", author), *(("expand", key) for key in BULK_EXPAND)]
 
         def call(timeout: float) -> dict[str, ListedRepo]:
@@ -490,7 +492,7 @@ class HubClient:
 
         def attempt(timeout: float) -> bytes:
             url = hf_hub_url(repo_id, filename, revision=sha, endpoint=self.endpoint)
-            headers = build_hf_headers(token=self._token, library_name="syncer")
+            headers = dict(self._headers)
             with get_session().stream("GET", url, headers=headers, timeout=Timeout(timeout)) as response:
                 if response.is_error:
                     response.read()
