@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from syncer.formats import validate_catalog_document, validate_openrouter_document  # noqa: E402
+from syncer.formats.openrouter_v2 import validate_openrouter_v2_document  # noqa: E402
 from syncer.snapshot import render, write_atomic  # noqa: E402
 
 MODELS = 1000
@@ -77,7 +78,8 @@ EXAMPLE_ENTRY: dict[str, Any] = {  # the spec's example entry, used when no snap
 
 
 def build_snapshots(folder: Path) -> bytes:
-    """Write openrouter.json (1,000 models) and a matching catalog.json; return the OpenRouter bytes."""
+    """Write openrouter.json (1,000 models), a matching catalog.json and an empty openrouter-v2.json; return
+    the OpenRouter bytes."""
     published = ROOT / "var" / "snapshots" / "openrouter.json"
     templates = [EXAMPLE_ENTRY]
     if published.exists():
@@ -100,6 +102,10 @@ def build_snapshots(folder: Path) -> bytes:
     data = render(openrouter)
     write_atomic(folder / "openrouter.json", data)
     write_atomic(folder / "catalog.json", render(catalog))
+    # The third file a run writes (``/healthz`` is 503 while one is missing); this bench serves the flat view.
+    v2: dict[str, Any] = {"data": []}
+    assert not validate_openrouter_v2_document(v2)
+    write_atomic(folder / "openrouter-v2.json", render(v2))
     write_atomic(folder / "openrouter.json.gz", gzip.compress(data, 6))  # for nginx's gzip_static
     return data
 
