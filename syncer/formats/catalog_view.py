@@ -25,6 +25,7 @@ from syncer.formats.rules import (
     Record,
     Scalar,
     Text,
+    entry_problems,
     listing_problems,
     model_where,
 )
@@ -164,9 +165,7 @@ DOCUMENT_MESSAGE = 'the document must be {"object": "list", "data": [...]}'
 
 def validate_catalog_entry(entry: Mapping[str, Any]) -> Problems:
     """Every rule one entry must obey; returns the problems (empty when valid)."""
-    problems: Problems = []
-    ENTRY.check(problems, model_where(entry), "", entry)
-    return problems
+    return entry_problems(ENTRY, entry)
 
 
 def validate_catalog_document(document: object, *, entries: bool = True) -> Problems:

@@ -23,6 +23,7 @@ from syncer.formats.rules import (
     Record,
     Rule,
     Text,
+    entry_problems,
     is_int,
     is_number,
     listing_problems,
@@ -68,7 +69,7 @@ def _discount_below_one(where: str, entry: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _free_has_no_tier(where: str, entry: Mapping[str, Any]) -> str | None:
+def free_has_no_tier(where: str, entry: Mapping[str, Any]) -> str | None:
     if entry.get("is_free") is True and "service_tier" in entry:
         return f"{where}: is_free true and service_tier {entry['service_tier']!r}: a free variant has no tier"
     return None
@@ -280,7 +281,7 @@ ENTRY = Record(
     unknown_message="{where}: unknown key {value!r}",
     missing_message="{where}: missing key {value!r}",
     check_missing=True,
-    checks=[_lengths, _discount_below_one, _free_has_no_tier],
+    checks=[_lengths, _discount_below_one, free_has_no_tier],
     description="one entry of OpenRouter's provider listing format (shared/spec/listing-format.md)",
 )
 
@@ -289,21 +290,25 @@ DOCUMENT_MESSAGE = 'the document must be exactly {"data": [...]}'
 
 def validate_openrouter_entry(entry: Mapping[str, Any]) -> Problems:
     """Every rule of the spec that one entry must obey; returns the problems (empty when valid)."""
-    problems: Problems = []
-    ENTRY.check(problems, model_where(entry), "", entry)
-    return problems
+    return entry_problems(ENTRY, entry)
 
 
 def validate_openrouter_document(document: object, *, entries: bool = True) -> Problems:
     """Rules of a whole OpenRouter snapshot: exactly ``{"data": [...]}``, unique ids, sorted by id. With ``entries`` False, the
     document's own rules only: its shape, unique ids, order (each entry was validated when it was made)."""
+    return data_document_problems(document, ENTRY if entries else None)
+
+
+def data_document_problems(document: object, entry: Record | None) -> Problems:
+    """A document that is exactly ``{"data": [...]}`` (both OpenRouter formats), every entry obeying ``entry``
+    (None: not checked here), unique ids, sorted by id."""
     if (
         not isinstance(document, Mapping)
         or set(document) != {"data"}
         or not isinstance(document["data"], list)
     ):
         return [DOCUMENT_MESSAGE]
-    return listing_problems(document["data"], ENTRY if entries else None, where=model_where)
+    return listing_problems(document["data"], entry, where=model_where)
 
 
 def entry_schema() -> dict[str, Any]:

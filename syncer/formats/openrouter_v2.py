@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from syncer.formats.openrouter import DOCUMENT_MESSAGE, PRICE
+from syncer.formats.openrouter import PRICE, data_document_problems, free_has_no_tier
 from syncer.formats.rules import (
     LISTED_WORD,
     Boolean,
@@ -28,10 +28,9 @@ from syncer.formats.rules import (
     Record,
     Rule,
     Text,
+    entry_problems,
     is_int,
     is_number,
-    listing_problems,
-    model_where,
 )
 from syncer.formats.vocabulary import (
     DEPRECATION_DATE_PATTERN,
@@ -539,12 +538,6 @@ def _no_zero_stuffing(where: str, entry: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _free_has_no_tier(where: str, entry: Mapping[str, Any]) -> str | None:
-    if entry.get("is_free") is True and "service_tier" in entry:
-        return f"{where}: is_free true and service_tier {entry['service_tier']!r}: a free variant has no tier"
-    return None
-
-
 def _discount(where: str, entry: Mapping[str, Any]) -> str | None:
     value = entry.get("discount_to_user")
     if is_number(value) and value >= 1:  # type: ignore[operator]
@@ -647,28 +640,20 @@ ENTRY = Record(
     ],
     unknown_message="{where}: unknown key {value!r}",
     missing_message="{where}: missing key {value!r}",
-    checks=[_no_zero_stuffing, _discount, _free_has_no_tier],
+    checks=[_no_zero_stuffing, _discount, free_has_no_tier],
     description="one model of OpenRouter's 2.4 provider document (shared/spec/openrouter-2.4.md)",
 )
 
 
 def validate_openrouter_v2_entry(entry: Mapping[str, Any]) -> Problems:
     """Every rule one entry must obey; returns the problems (empty when valid)."""
-    problems: Problems = []
-    ENTRY.check(problems, model_where(entry), "", entry)
-    return problems
+    return entry_problems(ENTRY, entry)
 
 
 def validate_openrouter_v2_document(document: object, *, entries: bool = True) -> Problems:
     """Rules of a whole 2.4 document: exactly ``{"data": [...]}``, every entry, unique ids, sorted by id. With ``entries`` False, the
     document's own rules only: its shape, unique ids, order (each entry was validated when it was made)."""
-    if (
-        not isinstance(document, Mapping)
-        or set(document) != {"data"}
-        or not isinstance(document["data"], list)
-    ):
-        return [DOCUMENT_MESSAGE]
-    return listing_problems(document["data"], ENTRY if entries else None, where=model_where)
+    return data_document_problems(document, ENTRY if entries else None)
 
 
 def entry_schema() -> dict[str, Any]:

@@ -450,3 +450,10 @@ def listing_problems(
 
 def model_where(entry: Mapping[str, Any]) -> str:
     return f"model {entry.get('id')!r}"
+
+
+def entry_problems(record: Record, entry: Mapping[str, Any]) -> Problems:
+    """Every rule of ``record`` that one listing entry must obey; the problems (empty when valid)."""
+    problems: Problems = []
+    record.check(problems, model_where(entry), "", entry)
+    return problems
