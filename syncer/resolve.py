@@ -108,9 +108,9 @@ def _listed_key(repo: ListedRepo, caps: tuple[int, int]) -> str | None:
     )
 
 
-def facts_from_hub(repo: RepoFacts, *, caps: tuple[int, int] | None = None) -> Facts:
-    """Derive listing facts from a fresh Hub answer; absurd values become a HubDataError. With ``caps``
-    (the client's file-size caps), the facts carry their :func:`derivation_key`."""
+def facts_from_hub(repo: RepoFacts, *, caps: tuple[int, int]) -> Facts:
+    """Derive listing facts from a fresh Hub answer; absurd values become a HubDataError. The facts carry
+    their :func:`derivation_key` (``caps``: the client's file-size caps, part of it)."""
     try:
         derived = derive_facts(repo.files)
     except DerivationError as exc:
@@ -139,7 +139,7 @@ def facts_from_hub(repo: RepoFacts, *, caps: tuple[int, int] | None = None) -> F
         ),
         pipeline_tag=repo.pipeline_tag,
         provenance=provenance,
-        derived_from=_repo_key(repo, caps) if caps is not None else None,
+        derived_from=_repo_key(repo, caps),
     )
 
 

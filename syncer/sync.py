@@ -229,9 +229,8 @@ def _run(
     # When every model's entries are the stored ones and the live files are what they render, the live
     # bytes are this run's views: no entry is read, nothing rendered (an approval always renders).
     key = publish.views_key(merged.keys())
-    views = (
-        None if approve else publish.kept_views(settings.snapshot_dir, key, store.live_views(snap.FILE_NAMES))
-    )
+    live = store.live_views(snap.FILE_NAMES)  # what is live now; only this run (holding the lock) changes it
+    views = None if approve else publish.kept_views(settings.snapshot_dir, key, live)
     if views is None:
         views = publish.render_views(_entries(store, catalog, merged))
     pending = {name: (row.id, row.sha256) for name, row in store.pending_held().items()} if approve else {}
@@ -264,9 +263,9 @@ def _run(
     if staged is None:
         changed, records = dict.fromkeys(views.rendered, False), list[SnapshotRecord]()
     else:
-        live = {name: store.latest_live_hash(name) for name in views.rendered}
+        live_hashes = {name: live[name][0] if name in live else None for name in views.rendered}
         changed, records = publish.publish_staged(
-            staged, views, verdict, run_id=run_id, published_at=finished, live_hashes=live,
+            staged, views, verdict, run_id=run_id, published_at=finished, live_hashes=live_hashes,
             before_rename=lambda: store.check_fence(run_id),
         )  # fmt: skip
     report = SyncReport(

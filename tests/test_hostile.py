@@ -201,5 +201,5 @@ def test_a_full_disk_mid_publish_renames_nothing_and_commits_nothing(world, full
         names = {file_name: key for key, file_name in FILE_NAMES.items()}
         for name, data in before.items():
             key = names[name]
-            assert store.latest_live_hash(key) == content_hash(data), "what is live is recorded"
+            assert store.live_views([key])[key][0] == content_hash(data), "what is live is recorded"
         assert store.last_run(finished=True).outcome == "error"

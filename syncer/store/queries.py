@@ -648,12 +648,6 @@ class Store:
             }
 
     # -- snapshots ---------------------------------------------------------------------------------------
-    def latest_live_hash(self, name: str) -> str | None:
-        """The hash of the snapshot ``name`` last written to the folder (by a run or a rollback)."""
-        with self._sessions() as session:
-            found: str | None = session.scalar(_latest_live(name, PublishedSnapshot.sha256))
-        return found
-
     def live_views(self, names: Iterable[str]) -> dict[str, tuple[str, str | None]]:
         """Per file name, the hash and the views key of the snapshot last written to the folder."""
         found = {}
