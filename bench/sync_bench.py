@@ -320,6 +320,7 @@ def build_repos(
 ) -> list[dict[str, Any]]:
     """N repos, ``authors`` authors, fixtures round robin; returns [{repo, fixture, context}] in catalog order."""
     per_author = -(-models // authors)
+    files = {fixture: needed_files(FIXTURES / fixture) for fixture, _ in fixtures}
     repos = []
     for i in range(models):
         fixture, context = fixtures[i % len(fixtures)]
@@ -340,15 +341,14 @@ def build_repos(
             f"# {author}/{name}\n\nA copy of {fixture} for the sync benchmark.\n"
         )
         repos.append({"repo": f"{author}/{name}", "fixture": fixture, "context": context,
-                      "files": needed_files(source)})  # fmt: skip
+                      "files": files[fixture]})  # fmt: skip
     return repos
 
 
 def needed_files(folder: Path) -> int:
     """The files the worker must download from one repo to derive its facts (syncer.hub.HubClient.fetch):
     each config and template file the repo has, the tokenizer config only when no chat_template.jinja."""
-    sys.path.insert(0, str(ROOT))
-    from syncer.hub import CONFIG_FILES, TEMPLATE_FILES
+    from syncer.hub import CONFIG_FILES, TEMPLATE_FILES  # importable: usable_fixtures put ROOT on sys.path
 
     names = {n for n in (*CONFIG_FILES, *TEMPLATE_FILES) if (folder / n).is_file()}
     if "chat_template.jinja" in names:
