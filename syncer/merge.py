@@ -269,7 +269,7 @@ def run_message(outcomes: Sequence[ModelOutcome], not_looked_up: int) -> str | N
 
 
 #: one model merged early: the answer it was merged from, and what :func:`merge_one` returned
-Merged1 = tuple[Facts | HubError | None, tuple[Merged | StoredMerged, ModelOutcome, FactsUpdate | None]]
+EarlyMerge = tuple[Facts | HubError | None, tuple[Merged | StoredMerged, ModelOutcome, FactsUpdate | None]]
 
 
 def merge_all(
@@ -282,7 +282,7 @@ def merge_all(
     progress: ProgressCallback | None = None,
     stored: Mapping[str, StoredMerged] | None = None,
     stamp: str | None = None,
-    early: Mapping[str, Merged1] | None = None,
+    early: Mapping[str, EarlyMerge] | None = None,
 ) -> Merge:
     """Every model of the catalog, in catalog order. ``stored`` and ``stamp``: see :func:`merge_one`.
     ``early``: models already merged by :func:`merge_one` (with the same arguments) while the Hub stage was

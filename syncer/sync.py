@@ -45,8 +45,8 @@ from syncer.errors import (
 )
 from syncer.listing import Facts, Merged
 from syncer.merge import (
+    EarlyMerge,
     Merge,
-    Merged1,
     ModelOutcome,
     ProgressCallback,
     StalePolicy,
@@ -202,7 +202,7 @@ def _run(
     policy = StalePolicy(settings.stale_drop_after_runs, settings.stale_drop_after_days,
                          settings.stale_not_ready_after_hours)  # fmt: skip
     stored, stamp = store.load_merged(), merge_stamp()
-    early: dict[str, Merged1] = {}
+    early: dict[str, EarlyMerge] = {}
 
     def merge_now(model: CatalogModel, answer: Facts | HubError) -> None:
         early[model.id] = (answer, merge_one(model, answer, prior.get(model.id), catalog=catalog, policy=policy,
