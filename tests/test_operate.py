@@ -77,12 +77,18 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_the_bar_advances_while_the_hub_is_asked(tmp_path: Path, mirror, make_settings) -> None:
+def test_the_bar_advances_while_the_hub_is_asked(tmp_path: Path, private_mirror, make_settings) -> None:
     from syncer.catalog import load_catalog
     from syncer.cli.present import Progress
     from syncer.sync import run_sync
 
-    settings = make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url)
+    # One lookup at a time, each answer 50 ms late: the bar of model i is drawn while model i+1 is still being
+    # asked. (With sixteen lookups at once against an instant mirror, every model can be done before the first
+    # bar is drawn on a loaded machine: the bar would be right, and this test would have nothing to see.)
+    mirror = private_mirror(MIRROR_REPOS, latency=0.05)
+    settings = make_settings(
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}", endpoint=mirror.url, hub_concurrency=1
+    )
     on_hub = [m for m in load_catalog(settings.catalog).models if m.hugging_face_id]
     terminal = _Terminal()
     progress = Progress(terminal)
