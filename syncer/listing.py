@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +59,16 @@ class Merged:
     entry_problems: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: the key of everything these entries were merged from (syncer.merge.merge_key), when known
     key: str | None = field(default=None, compare=False)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """sha256 of the three entries exactly as built, values and key order (the files render each entry
+        in the order its keys were built): equal digests, equal bytes in every view."""
+        entries = [self.openrouter_entry, self.catalog_entry, self.openrouter_v2_entry]
+        return hashlib.sha256(_ENTRIES_ENCODER.encode(entries).encode()).hexdigest()
+
+
+_ENTRIES_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
 def _from(model: CatalogModel, key: str, defaults_keys: frozenset[str]) -> str:

@@ -68,6 +68,11 @@ class Merge:
         """Every model's merge key (None: a model merged without one)."""
         return {m: s.key for m, s in self.kept.items()} | {m: e.key for m, e in self.merged.items()}
 
+    def digests(self) -> dict[str, str | None]:
+        """Every model's entries digest (``Merged.digest``; None: unknown, or entries that break a rule)."""
+        fresh = {m: None if any(e.entry_problems.values()) else e.digest for m, e in self.merged.items()}
+        return {m: s.digest for m, s in self.kept.items()} | fresh
+
     @property
     def statuses(self) -> dict[str, str]:
         return {o.model_id: o.status for o in self.outcomes}

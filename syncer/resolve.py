@@ -199,11 +199,13 @@ def _answers(
     client: HubClient,
     one: Callable[[CatalogModel], Facts | HubError | None],
     reusable: Callable[[CatalogModel], Facts | None],
+    sent: Callable[[], None] = lambda: None,
 ) -> Iterator[tuple[CatalogModel, Facts | HubError | None]]:
     """Every model's answer, as each arrives. The current commits of many repos come from one paginated
     listing per author (authors with ``min_models`` or more catalog models on the default branch); an
     author's models are looked up (or their stored facts reused) as soon as its listing is in, while the
-    other listings are still under way. A failed listing just means per-model calls for that author."""
+    other listings are still under way. A failed listing just means per-model calls for that author.
+    ``sent`` is called once every first request is under way, before any answer is read."""
     authors = Counter(m.hugging_face_id.split("/", 1)[0] for m in models if m.revision is None)
     bulk = {a for a, n in authors.items() if min_models > 0 and n >= min_models}
     waiting: dict[str, list[CatalogModel]] = {}
@@ -225,6 +227,12 @@ def _answers(
             submit(one, model, what=model)
     for author in sorted(waiting):
         submit(_list_or_empty, client, author, what=author)
+    try:
+        sent()
+    except BaseException:
+        for future in pending:  # the lookups not started yet never start; the ones under way end on their own
+            future.cancel()
+        raise
     while pending:
         future = finished.get()
         what = pending.pop(future)
@@ -259,7 +267,7 @@ def resolve_models(
     bulk_min_models: int = 2,
     on_lookup: LookupCallback | None = None,
     eta: Callable[[HubEta], None] | None = None,
-    known: Mapping[str, Facts] | None = None,
+    known: Mapping[str, Facts] | Callable[[], Mapping[str, Facts]] | None = None,
     on_result: Callable[[CatalogModel, Facts | HubError], None] | None = None,
 ) -> dict[str, Facts | HubError]:
     """Look every model up; a model not looked up (stopped) is absent from the answer. ``on_lookup`` is
@@ -268,10 +276,18 @@ def resolve_models(
 
     ``known`` holds each model's stored facts: a model whose bulk listing gives the same
     :func:`derivation_key` as its stored facts gets those facts back without a request, a file read or a
-    derivation (its commit, metadata, files and the deriving code are all unchanged). ``on_result`` is called
+    derivation (its commit, metadata, files and the deriving code are all unchanged). A callable ``known`` is
+    called once, in this thread, as soon as the first requests are sent: the caller's store read then
+    overlaps the Hub's first answers instead of delaying them. ``on_result`` is called
     with each model's answer as it arrives (in this thread, while the other lookups are under way)."""
     listed: dict[str, ListedRepo] = {}
     caps = (client.max_config_bytes, client.max_template_bytes)
+    stored_facts: Mapping[str, Facts] = known if known is not None and not callable(known) else {}
+
+    def sent() -> None:
+        nonlocal stored_facts
+        if callable(known):
+            stored_facts = known()
 
     def checked(model: CatalogModel, facts: Facts) -> Facts:
         if facts.context_length is None and model.context_length is None:
@@ -283,7 +299,7 @@ def resolve_models(
         return facts
 
     def reusable(model: CatalogModel) -> Facts | None:
-        stored = known.get(model.id) if known is not None and model.revision is None else None
+        stored = stored_facts.get(model.id) if model.revision is None else None
         info = listed.get(model.hugging_face_id) if stored is not None else None
         if stored is None or info is None or stored.derived_from is None or stored.stale_since is not None:
             return None
@@ -328,7 +344,7 @@ def resolve_models(
             started = flushed = time.monotonic()
             done = failures = 0
             answers = _answers(pool, on_hub, min_models=bulk_min_models, listed=listed, client=client, one=one,
-                               reusable=reusable)  # fmt: skip
+                               reusable=reusable, sent=sent)  # fmt: skip
             result: Facts | HubError | None
             for finished, (model, result) in enumerate(answers, 1):
                 if result is not None:

@@ -59,7 +59,7 @@ from syncer.resolve import HubEta, LookupCallback, make_hub_client, resolve_mode
 from syncer.settings import Settings
 from syncer.stamps import merge_stamp
 from syncer.states import ModelStatus, RunOutcome, Trigger
-from syncer.store import SnapshotRecord, Store
+from syncer.store import Prior, SnapshotRecord, Store, StoredMerged
 
 __all__ = ["HubEta", "ModelOutcome", "ProgressCallback", "SyncReport", "run_sync"]
 
@@ -195,14 +195,25 @@ def _run(
     interrupt: Callable[[], str | None] | None = None,
 ) -> SyncReport:
     snap.check_folder(settings.snapshot_dir)  # a folder that cannot take the files fails now (exit 73)
-    prior = store.load_prior()
 
     # Stage 3: the Hub. Each answer is merged (stage 4, pure) as it arrives, while other lookups are under way.
     now = _now()  # the run's time, for every timestamp it writes
     policy = StalePolicy(settings.stale_drop_after_runs, settings.stale_drop_after_days,
                          settings.stale_not_ready_after_hours)  # fmt: skip
-    stored, stamp = store.load_merged(), merge_stamp()
+    stamp = merge_stamp()
+    prior: dict[str, Prior] = {}
+    stored: dict[str, StoredMerged] = {}
+    loaded: list[bool] = []
     early: dict[str, EarlyMerge] = {}
+
+    def load_stored() -> dict[str, Facts]:
+        """The store's last facts and merges, read while the first Hub requests are under way (called by
+        resolve_models once they are sent, before any answer is merged)."""
+        if not loaded:
+            prior.update(store.load_prior())
+            stored.update(store.load_merged())
+            loaded.append(True)
+        return {i: p.facts for i, p in prior.items() if p.facts}
 
     def merge_now(model: CatalogModel, answer: Facts | HubError) -> None:
         early[model.id] = (answer, merge_one(model, answer, prior.get(model.id), catalog=catalog, policy=policy,
@@ -212,8 +223,8 @@ def _run(
     client = make_hub_client(settings, ledger=store.hub_ledger(run_id))
     fetched = resolve_models(client, selected, concurrency=settings.hub_concurrency, stop=stop,
                              bulk_min_models=settings.hub_bulk_min_models, on_lookup=on_lookup,
-                             eta=hub_eta, known={i: p.facts for i, p in prior.items() if p.facts},
-                             on_result=merge_now)  # fmt: skip
+                             eta=hub_eta, known=load_stored, on_result=merge_now)  # fmt: skip
+    load_stored()  # read already, unless no lookup ran
     not_looked_up = sum(1 for m in selected if m.hugging_face_id and m.id not in fetched)
     signal_name = interrupt() if interrupt is not None and stop is not None and stop.is_set() else None
     if signal_name:
@@ -228,11 +239,15 @@ def _run(
     # Stage 5: render, validate and review the views (an approval publishes only the held change itself).
     # When every model's entries are the stored ones and the live files are what they render, the live
     # bytes are this run's views: no entry is read, nothing rendered (an approval always renders).
-    key = publish.views_key(merged.keys())
+    key = publish.views_key(merged.digests())
     live = store.live_views(snap.FILE_NAMES)  # what is live now; only this run (holding the lock) changes it
     views = None if approve else publish.kept_views(settings.snapshot_dir, key, live)
+    backfill: dict[str, str] = {}  # digests of reused entries stored before migration 0006
     if views is None:
-        views = publish.render_views(_entries(store, catalog, merged))
+        entries = _entries(store, catalog, merged)
+        views = publish.render_views(entries)  # every entry valid, or SnapshotInvalidError
+        backfill = {i: entries[i].digest for i, s in merged.kept.items() if s.digest is None and i in entries}
+        key = publish.views_key({i: m.digest for i, m in entries.items()})
     pending = {name: (row.id, row.sha256) for name, row in store.pending_held().items()} if approve else {}
     verdict = publish.review(
         settings.snapshot_dir,
@@ -251,7 +266,8 @@ def _run(
     try:
         # Stage 7: one transaction for catalog, facts and merged records.
         store.save_sync(models=catalog.models, facts=merged.facts, merged=merged.merged,
-                        statuses=merged.statuses, now=now, fence=run_id, reused=merged.reused)  # fmt: skip
+                        statuses=merged.statuses, now=now, fence=run_id, reused=merged.reused,
+                        digests=backfill)  # fmt: skip
     except BaseException:
         if staged is not None:
             staged.discard()

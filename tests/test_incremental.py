@@ -266,3 +266,86 @@ def test_new_deriving_or_merging_code_derives_and_merges_every_model_again(
     repos = {str(r["path"]).split("/resolve/")[0] for r in hub.requests() if r["kind"] == "resolve"}
     assert repos == {f"/{r}" for r in QWEN_REPOS}, "every model's files read and derived again"
     assert {name: (settings.snapshot_dir / name).read_bytes() for name in files} == files
+
+
+def test_a_new_commit_with_the_same_entries_keeps_the_live_files(
+    repo_tree, private_mirror, make_settings, tmp_path, monkeypatch
+) -> None:
+    """The views key is made of the entries themselves (their digests), not of what they were merged from: a
+    repo at a new commit whose facts, and so entries, come out the same is merged again, yet the live files
+    stay as they are without reading any other model's entries. An edit that changes an entry renders again."""
+    from syncer.store import Store
+
+    loads: list[int] = []
+    original = Store.load_entries
+
+    def counted(self, model_ids):  # a spy on the store's seam: the entries a run reads back
+        found = original(self, model_ids)
+        loads.append(len(found))
+        return found
+
+    monkeypatch.setattr(Store, "load_entries", counted)
+    root, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    run_sync(settings=settings)
+    run_sync(settings=settings)
+    folder = settings.snapshot_dir
+    good = {name: (folder / name).read_bytes() for name in _snapshot_files().values()}
+    (root / "Qwen/Qwen3-8B/README.md").write_text("a new commit, same config\n")
+    hub.reset()
+    loads.clear()
+
+    report = run_sync(settings=settings)
+
+    assert report.exit_code == 0
+    assert {o.model_id: o.status for o in report.outcomes}["m1"] == "synced", "merged again at its new commit"
+    assert _count(hub, "resolve") > 0, "its files were read at the new commit"
+    assert loads == [], "no other model's entries read: the live files are this run's views"
+    assert {name: (folder / name).read_bytes() for name in good} == good
+    assert report.changed == dict.fromkeys(_snapshot_files(), False)
+
+    Path(settings.catalog).write_text(
+        catalog_toml({f"m{i}": r for i, r in enumerate(QWEN_REPOS)}, prompt={"m2": "0.3"})
+    )
+    report = run_sync(settings=settings)
+    assert report.exit_code == 0
+    assert loads == [len(QWEN_REPOS) - 1], "the views rendered again from the other models' stored entries"
+    assert b'"0.3"' in (folder / "openrouter.json").read_bytes()
+
+
+def test_entries_stored_before_their_digest_are_rendered_once_then_kept(
+    repo_tree, private_mirror, make_settings, tmp_path, monkeypatch
+) -> None:
+    """Rows written before migration 0006 have no entries digest: the first run renders the views from
+    them (same bytes) and stores the digests, the next keeps the live files."""
+    import sqlalchemy as sa
+
+    from syncer.store import Store
+
+    loads: list[int] = []
+    original = Store.load_entries
+
+    def counted(self, model_ids):
+        found = original(self, model_ids)
+        loads.append(len(found))
+        return found
+
+    monkeypatch.setattr(Store, "load_entries", counted)
+    _, _hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    run_sync(settings=settings)
+    folder = settings.snapshot_dir
+    good = {name: (folder / name).read_bytes() for name in _snapshot_files().values()}
+    engine = sa.create_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE listing_entries SET entries_digest = NULL"))
+    loads.clear()
+
+    assert run_sync(settings=settings).exit_code == 0
+    assert loads == [len(QWEN_REPOS)], "rendered from every stored entry"
+    with engine.connect() as conn:
+        digests = conn.execute(sa.text("SELECT entries_digest FROM listing_entries")).scalars().all()
+    engine.dispose()
+    assert len(digests) == len(QWEN_REPOS) and all(d and len(d) == 64 for d in digests)
+    assert {name: (folder / name).read_bytes() for name in good} == good
+
+    assert run_sync(settings=settings).exit_code == 0
+    assert loads == [len(QWEN_REPOS)], "the next run read no entry"

@@ -71,12 +71,14 @@ def render_views(merged: Mapping[str, Merged]) -> Views:
     )
 
 
-def views_key(merge_keys: Mapping[str, str | None]) -> str | None:
-    """The key of every view of a run: the merge key of each of its models (whose entries the views list)
-    and the rendering code. None when a model has no merge key (the views must be rendered)."""
-    if not merge_keys or any(key is None for key in merge_keys.values()):
+def views_key(digests: Mapping[str, str | None]) -> str | None:
+    """The key of every view of a run: the entries digest of each of its models (``Merged.digest``: the
+    entries the views list, as built) and the rendering code; every view sorts its entries by id, so the
+    catalog's order is not part of it. Equal keys, equal bytes: a model re-merged into the same entries (a
+    new commit with the same facts) keeps the live files. None when a digest is unknown (render)."""
+    if not digests or any(digest is None for digest in digests.values()):
         return None
-    inputs = [views_stamp(), sorted(merge_keys.items())]
+    inputs = [views_stamp(), sorted(digests.items())]
     return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
 
 

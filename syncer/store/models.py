@@ -185,6 +185,8 @@ class ListingEntry(Base):
     merged_from: Mapped[str | None] = mapped_column(String(64))
     #: what a run reports of the entries (listed, context_length, input_modalities), read when they are reused
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: sha256 of the three entries as built (syncer.listing.Merged.digest); None: written before 0006
+    entries_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 class SyncRun(Base):

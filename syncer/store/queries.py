@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, delete, func, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import CursorResult, Row
 from sqlalchemy.orm import Session, sessionmaker
@@ -81,6 +81,8 @@ class StoredMerged:
     status: str
     summary: Mapping[str, Any]
     warnings: tuple[str, ...]
+    #: the entries' digest (syncer.listing.Merged.digest); None: stored before migration 0006
+    digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -474,12 +476,14 @@ class Store:
         now: datetime,
         fence: int | None = None,
         reused: Mapping[str, bool] | None = None,
+        digests: Mapping[str, str] | None = None,
     ) -> None:
         """Catalog, prices, facts and merged records of one run, in one transaction; with ``fence`` (a run
         id), only while that run still holds the lock, checked in the same transaction (else
         LockLostError, nothing written). ``reused``: models whose stored entries the run reused (the merge
         key covers the catalog model, its prices and its facts), each with whether its status changed:
-        their catalog, price and entry rows are left as they are, but for the status."""
+        their catalog, price and entry rows are left as they are, but for the status (and the entries digest
+        given in ``digests``, for rows stored before it existed)."""
         reused = reused or {}
         unchanged = set(reused)
         changed = [m for m in models if m.id not in unchanged]
@@ -547,6 +551,7 @@ class Store:
                         "updated_at": now,
                         "openrouter_v2_entry": m.openrouter_v2_entry,
                         "merged_from": m.key,
+                        "entries_digest": m.digest,
                         "summary": {
                             "listed": m.openrouter_entry is not None,
                             "context_length": m.catalog_entry.get("context_length"),
@@ -569,20 +574,30 @@ class Store:
                         .where(ListingEntry.model_id.in_(ids[start : start + UPSERT_BATCH]))
                         .values(status=status, updated_at=now)
                     )
+            if digests:
+                table = _table(ListingEntry)
+                session.execute(
+                    update(table)
+                    .where(table.c.model_id == bindparam("id"))
+                    .values(entries_digest=bindparam("digest")),
+                    [{"id": model_id, "digest": digest} for model_id, digest in digests.items()],
+                )
 
     def load_merged(self) -> dict[str, StoredMerged]:
         """Every model's stored merge key, status, summary and warnings (the models a run may reuse), in one
         read of small columns."""
         columns = (ListingEntry.model_id, ListingEntry.merged_from, ListingEntry.status, ListingEntry.summary,
-                   ListingEntry.warnings)  # fmt: skip
+                   ListingEntry.warnings, ListingEntry.entries_digest)  # fmt: skip
         query = select(*columns).where(
             ListingEntry.merged_from.is_not(None), ListingEntry.summary.is_not(None)
         )
         with self._sessions() as session:
             rows = session.execute(query).all()
         return {
-            model_id: StoredMerged(key=key, status=status, summary=summary, warnings=tuple(warnings))
-            for model_id, key, status, summary, warnings in rows
+            model_id: StoredMerged(
+                key=key, status=status, summary=summary, warnings=tuple(warnings), digest=digest
+            )
+            for model_id, key, status, summary, warnings, digest in rows
             if key is not None and isinstance(summary, dict)
         }
 
