@@ -440,6 +440,7 @@ def classify(log: list[dict[str, Any]]) -> dict[str, int]:
             kinds["api_list" if r["path"] == "/api/models" else "api_info"] += 1
         elif r["kind"] == "resolve":
             kinds["resolve_head" if r["method"] == "HEAD" else "resolve_get"] += 1
+            kinds["resolve_config"] += str(r["path"]).endswith("/config.json")
         else:
             kinds["other"] += 1
         if not 200 <= int(r["status"]) < 400:
@@ -448,7 +449,7 @@ def classify(log: list[dict[str, Any]]) -> dict[str, int]:
     kinds["resolve"] = kinds["resolve_head"] + kinds["resolve_get"]
     kinds["total"] = kinds["api"] + kinds["resolve"] + kinds["other"]
     keys = ("api_list", "api_info", "resolve_head", "resolve_get", "other", "http_errors")
-    return {k: kinds[k] for k in (*keys, "api", "resolve", "total")}
+    return {k: kinds[k] for k in (*keys, "api", "resolve", "total", "resolve_config")}
 
 
 def run_child(
@@ -772,6 +773,11 @@ def report(results: list[tuple[int, str, dict[str, dict[str, Any]], int]], naive
                  f" {cold['wall'] / cold['ideal']:.2f}x", cold["wall"] <= 1.3 * cold["ideal"]),
                 (f"N={n:,} cold <= 1.1 Hub requests per model: {cold_rpm:.3f} ({cold['requests'] - n * warm_rpm:.0f}"
                  f" resolver/info requests + {warm['requests']:.0f} listings)", cold_rpm <= 1.1),
+                (f"N={n:,} cold metadata + config.json requests <= 1.1 per model (the config at its known commit,"
+                 f" no metadata round trip): ({rows['sync cold']['log']['api']} listings +"
+                 f" {rows['sync cold']['log']['resolve_config']} config.json GETs) / {n} ="
+                 f" {(rows['sync cold']['log']['api'] + rows['sync cold']['log']['resolve_config']) / n:.3f}",
+                 rows['sync cold']['log']['api'] + rows['sync cold']['log']['resolve_config'] <= 1.1 * n),
                 (f"N={n:,} cold requests at the floor (no metadata round trip: the listings, then one GET per file"
                  f" derivation needs, {FLOORS[n]} files = {FLOORS[n] / n:.3f} per model): {cold_rpm:.3f} per model vs"
                  f" floor {(FLOORS[n] + warm['requests']) / n:.3f}", cold["requests"] <= FLOORS[n] + warm["requests"]),
