@@ -64,10 +64,6 @@ class Merge:
     #: the reused models' stored keys and summaries (their entries are in the store, not in ``merged``)
     kept: dict[str, StoredMerged] = field(default_factory=dict)
 
-    def keys(self) -> dict[str, str | None]:
-        """Every model's merge key (None: a model merged without one)."""
-        return {m: s.key for m, s in self.kept.items()} | {m: e.key for m, e in self.merged.items()}
-
     def digests(self) -> dict[str, str | None]:
         """Every model's entries digest (``Merged.digest``; None: unknown, or entries that break a rule)."""
         fresh = {m: None if any(e.entry_problems.values()) else e.digest for m, e in self.merged.items()}
