@@ -378,5 +378,6 @@ def resolve_models(
                     client.budget.flush()  # from this thread only: the store is not shared with the pool
                     flushed = time.monotonic()
     finally:
+        client.flush_cache()
         client.budget.flush()
     return results

@@ -19,6 +19,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -348,7 +349,9 @@ class HubClient:
         self._sleep = sleep
         self._pause_until = 0.0  # monotonic time before which no request is sent (429 back-off)
         self._pause_lock = threading.Lock()
-        self._made_dirs: set[Path] = set()  # cache folders this client created (or found)
+        self._made_dirs: set[Path] = set()  # cache folders the cache writer created (or found)
+        self._writer: ThreadPoolExecutor | None = None  # the one thread that writes the cache
+        self._writer_lock = threading.Lock()
         # The library's headers (user agent, token), built once: 0.2 ms of CPU each time, per request.
         self._headers: dict[str, str] = build_hf_headers(token=token, library_name="syncer")
         self._api = HfApi(endpoint=endpoint, token=token)
@@ -525,11 +528,33 @@ class HubClient:
         return Path(found) if isinstance(found, str) else None
 
     def _store_cached(self, repo_id: str, filename: str, sha: str, body: bytes) -> None:
+        """Hand the file to the cache writer: one thread writes every file of the client, in order.
+        Sixteen request threads each creating their repo's cache folders contend on the folders' locks in
+        the kernel (measured: 0.3 to 0.7 s of system CPU, and as much wall time, in a cold run of 1,000
+        models); one writer does the same work uncontended, beside the requests. A file not written yet is
+        a cache miss, never a wrong read: the files appear whole (temp file, then rename)."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="syncer-hub-cache")
+            self._writer.submit(self._write_cached, repo_id, filename, sha, body)
+
+    def flush_cache(self) -> None:
+        """Wait until every file handed to the cache writer is written (a run's files are in the cache when
+        its Hub stage ends)."""
+        with self._writer_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)
+
+    def _write_cached(self, repo_id: str, filename: str, sha: str, body: bytes) -> None:
         target = self._cache_file(repo_id, filename, sha)
         try:
-            if target.parent not in self._made_dirs:  # one makedirs per commit folder, not per file
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._made_dirs.add(target.parent)
+            if target.parent not in self._made_dirs:  # each folder made once, top down: no failed mkdir
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                for folder in (target.parent.parent.parent, target.parent.parent, target.parent):
+                    if folder not in self._made_dirs:
+                        folder.mkdir(exist_ok=True)
+                        self._made_dirs.add(folder)
             temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             temporary.write_bytes(body)
             os.replace(temporary, target)
