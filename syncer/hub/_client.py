@@ -551,7 +551,9 @@ class HubClient:
         try:
             if target.parent not in self._made_dirs:  # each folder made once, top down: no failed mkdir
                 self.cache_dir.mkdir(parents=True, exist_ok=True)
-                for folder in (target.parent.parent.parent, target.parent.parent, target.parent):
+                folder = self.cache_dir
+                for part in target.relative_to(self.cache_dir).parts[:-1]:
+                    folder = folder / part
                     if folder not in self._made_dirs:
                         folder.mkdir(exist_ok=True)
                         self._made_dirs.add(folder)
