@@ -157,6 +157,22 @@ def test_listed_metadata_change_without_a_new_commit_derives_again(
     assert resolve_paths == {"/Qwen/Qwen3-14B"}
 
 
+def _entry_loads(monkeypatch) -> list[int]:
+    """A spy on the store's seam: how many stored entries each ``Store.load_entries`` call reads back."""
+    from syncer.store import Store
+
+    loads: list[int] = []
+    original = Store.load_entries
+
+    def counted(self, model_ids):
+        found = original(self, model_ids)
+        loads.append(len(found))
+        return found
+
+    monkeypatch.setattr(Store, "load_entries", counted)
+    return loads
+
+
 def _snapshot_files() -> dict[str, str]:
     from syncer.snapshot import FILE_NAMES
 
@@ -211,17 +227,7 @@ def test_a_warm_run_keeps_the_live_files_and_renders_them_again_only_when_they_d
 ) -> None:
     """Every model's entries unchanged and the live files what they render (their snapshot's views key and
     hash): the run reads no stored entry and renders nothing. A missing or edited file is rendered again."""
-    from syncer.store import Store
-
-    loads: list[int] = []
-    original = Store.load_entries
-
-    def counted(self, model_ids):  # a spy on the store's seam: the entries a run reads back
-        found = original(self, model_ids)
-        loads.append(len(found))
-        return found
-
-    monkeypatch.setattr(Store, "load_entries", counted)
+    loads = _entry_loads(monkeypatch)
     _, _hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
     run_sync(settings=settings)
     run_sync(settings=settings)
@@ -274,17 +280,7 @@ def test_a_new_commit_with_the_same_entries_keeps_the_live_files(
     """The views key is made of the entries themselves (their digests), not of what they were merged from: a
     repo at a new commit whose facts, and so entries, come out the same is merged again, yet the live files
     stay as they are without reading any other model's entries. An edit that changes an entry renders again."""
-    from syncer.store import Store
-
-    loads: list[int] = []
-    original = Store.load_entries
-
-    def counted(self, model_ids):  # a spy on the store's seam: the entries a run reads back
-        found = original(self, model_ids)
-        loads.append(len(found))
-        return found
-
-    monkeypatch.setattr(Store, "load_entries", counted)
+    loads = _entry_loads(monkeypatch)
     root, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
     run_sync(settings=settings)
     run_sync(settings=settings)
@@ -319,17 +315,7 @@ def test_entries_stored_before_their_digest_are_rendered_once_then_kept(
     them (same bytes) and stores the digests, the next keeps the live files."""
     import sqlalchemy as sa
 
-    from syncer.store import Store
-
-    loads: list[int] = []
-    original = Store.load_entries
-
-    def counted(self, model_ids):
-        found = original(self, model_ids)
-        loads.append(len(found))
-        return found
-
-    monkeypatch.setattr(Store, "load_entries", counted)
+    loads = _entry_loads(monkeypatch)
     _, _hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
     run_sync(settings=settings)
     folder = settings.snapshot_dir
