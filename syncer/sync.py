@@ -246,8 +246,11 @@ def _run(
     if views is None:
         entries = _entries(store, catalog, merged)
         views = publish.render_views(entries)  # every entry valid, or SnapshotInvalidError
-        backfill = {i: entries[i].digest for i, s in merged.kept.items() if s.digest is None and i in entries}
-        key = publish.views_key({i: m.digest for i, m in entries.items()})
+        if key is None:  # a digest was unknown: the rendered entries give every one
+            backfill = {
+                i: entries[i].digest for i, s in merged.kept.items() if s.digest is None and i in entries
+            }
+            key = publish.views_key({i: m.digest for i, m in entries.items()})
     pending = {name: (row.id, row.sha256) for name, row in store.pending_held().items()} if approve else {}
     verdict = publish.review(
         settings.snapshot_dir,
