@@ -179,6 +179,16 @@ def _snapshot_files() -> dict[str, str]:
     return dict(FILE_NAMES)
 
 
+def _warm(repo_tree, private_mirror, make_settings, tmp_path: Path):
+    """The Qwen world synced cold then warm (so every snapshot row has its views key): its repo tree, mirror,
+    settings and the live files' bytes by file name."""
+    root, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
+    run_sync(settings=settings)
+    run_sync(settings=settings)
+    folder = settings.snapshot_dir
+    return root, hub, settings, {name: (folder / name).read_bytes() for name in _snapshot_files().values()}
+
+
 def test_stored_entries_are_reused_until_their_model_changes(
     repo_tree, private_mirror, make_settings, tmp_path
 ) -> None:
@@ -228,11 +238,8 @@ def test_a_warm_run_keeps_the_live_files_and_renders_them_again_only_when_they_d
     """Every model's entries unchanged and the live files what they render (their snapshot's views key and
     hash): the run reads no stored entry and renders nothing. A missing or edited file is rendered again."""
     loads = _entry_loads(monkeypatch)
-    _, _hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
-    run_sync(settings=settings)
-    run_sync(settings=settings)
+    _, _hub, settings, good = _warm(repo_tree, private_mirror, make_settings, tmp_path)
     folder = settings.snapshot_dir
-    good = {name: (folder / name).read_bytes() for name in _snapshot_files().values()}
     loads.clear()
 
     assert run_sync(settings=settings).exit_code == 0
@@ -281,11 +288,8 @@ def test_a_new_commit_with_the_same_entries_keeps_the_live_files(
     repo at a new commit whose facts, and so entries, come out the same is merged again, yet the live files
     stay as they are without reading any other model's entries. An edit that changes an entry renders again."""
     loads = _entry_loads(monkeypatch)
-    root, hub, settings = _setup(repo_tree, private_mirror, make_settings, tmp_path, QWEN_REPOS)
-    run_sync(settings=settings)
-    run_sync(settings=settings)
+    root, hub, settings, good = _warm(repo_tree, private_mirror, make_settings, tmp_path)
     folder = settings.snapshot_dir
-    good = {name: (folder / name).read_bytes() for name in _snapshot_files().values()}
     (root / "Qwen/Qwen3-8B/README.md").write_text("a new commit, same config\n")
     hub.reset()
     loads.clear()
