@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, Table, bindparam, delete, func, select, update
 from sqlalchemy import exc as sa_exc
@@ -37,6 +37,15 @@ from syncer.store.models import (
 )
 
 UPSERT_BATCH = 500
+_T = TypeVar("_T")
+
+
+def _batches(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``items`` in slices of UPSERT_BATCH: one statement each (bind-parameter and IN-list limits)."""
+    for start in range(0, len(items), UPSERT_BATCH):
+        yield items[start : start + UPSERT_BATCH]
+
+
 #: SQLAlchemy's errors for a database that cannot be reached or used (refused, missing, connection lost).
 CONNECTION_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError)
 HEALTH_COLUMNS = ("checked_at", "last_error_kind", "last_error", "consecutive_failures", "stale_since")
@@ -179,8 +188,8 @@ def upsert(
         stmt = my_stmt.on_duplicate_key_update({c: my_stmt.inserted[c] for c in columns})
     else:  # pragma: no cover - settings refuse other URLs
         raise StoreError(f"unsupported database {dialect}")
-    for start in range(0, len(rows), UPSERT_BATCH):
-        session.execute(stmt, list(rows[start : start + UPSERT_BATCH]))
+    for batch in _batches(rows):
+        session.execute(stmt, list(batch))
 
 
 def delete_missing(session: Session, model: type[Base], *, keep_ids: Iterable[str]) -> list[str]:
@@ -509,9 +518,7 @@ class Store:
             )
             removed = delete_missing(session, CatalogEntry, keep_ids=(m.id for m in models))
             if unchanged:  # the changed models' prices are written afresh; the removed models' go
-                stale_prices = [*removed, *(m.id for m in changed)]
-                for start in range(0, len(stale_prices), UPSERT_BATCH):
-                    batch = stale_prices[start : start + UPSERT_BATCH]
+                for batch in _batches([*removed, *(m.id for m in changed)]):
                     session.execute(delete(ModelPrice).where(ModelPrice.model_id.in_(batch)))
             else:
                 session.execute(delete(ModelPrice))
@@ -528,10 +535,10 @@ class Store:
             fresh = [_facts_row(u, u.facts, now) for u in facts if u.facts is not None and not u.reused]
             upsert(session, HubFacts, fresh, key=["model_id"])
             confirmed = [u.model_id for u in facts if u.facts is not None and u.reused]
-            for start in range(0, len(confirmed), UPSERT_BATCH):  # facts kept: the health columns only
+            for batch in _batches(confirmed):  # facts kept: the health columns only
                 session.execute(
                     update(HubFacts)
-                    .where(HubFacts.model_id.in_(confirmed[start : start + UPSERT_BATCH]))
+                    .where(HubFacts.model_id.in_(batch))
                     .values(fetched_at=now, checked_at=now, last_error_kind=None, last_error=None,
                             consecutive_failures=0, stale_since=None)
                 )  # fmt: skip
@@ -568,10 +575,10 @@ class Store:
                 if status_changed:
                     moved.setdefault(statuses[model_id], []).append(model_id)
             for status, ids in moved.items():
-                for start in range(0, len(ids), UPSERT_BATCH):
+                for batch in _batches(ids):
                     session.execute(
                         update(ListingEntry)
-                        .where(ListingEntry.model_id.in_(ids[start : start + UPSERT_BATCH]))
+                        .where(ListingEntry.model_id.in_(batch))
                         .values(status=status, updated_at=now)
                     )
             if digests:
@@ -609,8 +616,7 @@ class Store:
                    ListingEntry.openrouter_v2_entry, ListingEntry.warnings, ListingEntry.merged_from)  # fmt: skip
         found: dict[str, Merged] = {}
         with self._sessions() as session:
-            for start in range(0, len(wanted), UPSERT_BATCH):
-                batch = wanted[start : start + UPSERT_BATCH]
+            for batch in _batches(wanted):
                 for model_id, entry, catalog_entry, v2_entry, warnings, key in session.execute(
                     select(*columns).where(ListingEntry.model_id.in_(batch))
                 ):
