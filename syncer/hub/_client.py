@@ -336,7 +336,6 @@ class HubClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.endpoint = endpoint
-        self._token = token
         self.cache_dir = cache_dir
         self.timeout = timeout
         self.retries = retries
