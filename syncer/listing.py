@@ -19,7 +19,7 @@ from syncer.catalog import OVERRIDE_PRICE_KEYS, CatalogModel
 from syncer.derive import assumed_window, assumed_window_warning, derive_category, display_name
 from syncer.errors import CatalogIssue
 from syncer.formats import CATALOG_FEATURE_ALIASES, TIER_THRESHOLD_KEY, PricingKey, format_price
-from syncer.formats.views import ENTRY_VALIDATORS, View
+from syncer.formats.views import ENTRY_VALIDATORS, View, encode_json
 from syncer.listing_v2 import country_codes, json_number, openrouter_v2_entry_of, v2_provenance
 from syncer.parameters import apply_overrides, house_parameters, reasoning_controls
 
@@ -61,14 +61,23 @@ class Merged:
     key: str | None = field(default=None, compare=False)
 
     @functools.cached_property
+    def texts(self) -> tuple[str, str, str]:
+        """The three entries (OpenRouter, catalog, OpenRouter 2.4) as JSON text, encoded once (``null``: no
+        entry): the digest, the store's rows and the files' lines are these texts. Computed when the entries
+        are merged (syncer.merge.merge_one), so a cold run encodes them while the Hub is still answering. The
+        entries are never changed once merged (a change would be a new Merged)."""
+        return (
+            encode_json(self.openrouter_entry),
+            encode_json(self.catalog_entry),
+            encode_json(self.openrouter_v2_entry),
+        )
+
+    @functools.cached_property
     def digest(self) -> str:
         """sha256 of the three entries exactly as built, values and key order (the files render each entry
-        in the order its keys were built): equal digests, equal bytes in every view."""
-        entries = [self.openrouter_entry, self.catalog_entry, self.openrouter_v2_entry]
-        return hashlib.sha256(_ENTRIES_ENCODER.encode(entries).encode()).hexdigest()
-
-
-_ENTRIES_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+        in the order its keys were built): equal digests, equal bytes in every view. The text hashed is the
+        JSON list of the three, ``[a, b, c]``, as digests stored before the texts existed were made."""
+        return hashlib.sha256(("[" + ", ".join(self.texts) + "]").encode()).hexdigest()
 
 
 def _from(model: CatalogModel, key: str, defaults_keys: frozenset[str]) -> str:

@@ -195,6 +195,7 @@ def merge_one(
         first_seen_at=first_seen, not_ready_reason=not_ready,
     )  # fmt: skip
     merged = dataclasses.replace(merged, key=key)
+    merged.digest  # noqa: B018 - encoded (Merged.texts) and hashed now, while a cold run's Hub answers come in
     outcome.context_length = merged.catalog_entry["context_length"]
     outcome.input_modalities = list(merged.catalog_entry["input_modalities"])
     outcome.listed = merged.openrouter_entry is not None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from syncer.errors import PublishError, SnapshotInvalidError, SnapshotWriteError
-from syncer.formats.views import DOCUMENT_VALIDATORS, View
+from syncer.formats.views import DOCUMENT_VALIDATORS, View, encode_json
 
 OPENROUTER: str = View.OPENROUTER
 CATALOG: str = View.CATALOG
@@ -31,23 +30,22 @@ FILE_NAMES: dict[str, str] = {
 VALIDATORS: dict[str, Callable[..., list[str]]] = {str(v): f for v, f in DOCUMENT_VALIDATORS.items()}
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # json.dumps would build one per call
+_dumps = encode_json
 
 
-def _dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
-
-
-def render(document: Mapping[str, Any]) -> bytes:
+def render(document: Mapping[str, Any], encoded: Mapping[int, str] | None = None) -> bytes:
     """The one serialisation of a snapshot: one entry per line, keys in the order built, UTF-8.
 
     Each list item is encoded by the C encoder on a line of its own (``indent=`` would switch Python 3.11
     to its pure-Python encoder, 7x slower), so the file is readable and diffs line by line per model.
+    ``encoded``: the text of list items already encoded (``encode_json``), by ``id`` of the item object,
+    for entries encoded when they were merged (``Merged.texts``); any other item is encoded here.
     """
+    texts = encoded or {}
     fields = []
     for key, value in document.items():
         if isinstance(value, list) and value:
-            items = ",\n".join(f"    {_dumps(item)}" for item in value)
+            items = ",\n".join(f"    {texts.get(id(item)) or _dumps(item)}" for item in value)
             fields.append(f"  {_dumps(key)}: [\n{items}\n  ]")
         else:
             fields.append(f"  {_dumps(key)}: {_dumps(value)}")
@@ -66,14 +64,16 @@ def validated_bytes(name: str, document: Any) -> bytes:
     return render(document)
 
 
-def checked_bytes(name: str, document: Any, entry_problems: Sequence[str]) -> bytes:
+def checked_bytes(
+    name: str, document: Any, entry_problems: Sequence[str], encoded: Mapping[int, str] | None = None
+) -> bytes:
     """Render a snapshot whose entries were each validated when they were made (``entry_problems``: what
     that found), checking the document's own rules (shape, unique ids, order) now; raise
-    SnapshotInvalidError on any problem of either."""
+    SnapshotInvalidError on any problem of either. ``encoded``: as for :func:`render`."""
     problems = [*entry_problems, *VALIDATORS[name](document, entries=False)]
     if problems:
         raise SnapshotInvalidError(FILE_NAMES[name], problems)
-    return render(document)
+    return render(document, encoded)
 
 
 def _write_temp(folder: Path, file_name: str, data: bytes) -> Path:

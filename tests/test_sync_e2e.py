@@ -232,3 +232,62 @@ def test_an_unchanged_snapshot_is_confirmed_not_rewritten(mirror, make_settings,
     assert report.changed["openrouter"] is False
     assert path.stat().st_ino == inode, "same file, not rewritten"
     assert path.stat().st_mtime > 1_000_000_000, "its age restarts: a sync confirmed it"
+
+
+def _file_lines(path: Path) -> dict[str, str]:
+    """Each entry's line of a snapshot file (one entry per line), by id, as its text."""
+    lines = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("    {"):
+            text = line.strip().removesuffix(",")
+            lines[json.loads(text)["id"]] = text
+    return lines
+
+
+def test_each_entry_is_one_text_in_the_store_the_files_and_its_digest(database_url, mirror, make_settings):
+    """An entry is encoded once: its store row holds the very text its file line has, and its digest hashes
+    those texts as the JSON list of the three (as digests stored before were made). On every database."""
+    import hashlib
+
+    settings = make_settings(database_url=database_url, endpoint=mirror.url)
+    assert run_sync(settings=settings).exit_code == 0
+    files = {name: _file_lines(settings.snapshot_dir / f"{name}.json") for name in ("openrouter", "catalog",
+             "openrouter-v2")}  # fmt: skip
+    columns = "model_id, openrouter_entry, catalog_entry, openrouter_v2_entry, entries_digest"
+    engine = make_engine(database_url)
+    with engine.connect() as conn:  # the columns' raw text, not SQLAlchemy's decoding of it
+        cast = "::text" if engine.dialect.name == "postgresql" else ""
+        query = columns.replace("_entry", f"_entry{cast}") if cast else columns
+        rows = conn.execute(sa.text(f"SELECT {query} FROM listing_entries")).all()
+    engine.dispose()
+    assert sorted(r[0] for r in rows) == CATALOG_IDS
+    for model_id, openrouter, catalog, v2, digest in rows:
+        assert catalog == files["catalog"][model_id]
+        assert openrouter == files["openrouter"].get(model_id, "null")  # JSON null: a model not flagged
+        assert v2 == files["openrouter-v2"].get(model_id, "null")
+        texts = [openrouter, catalog, v2]
+        assert digest == hashlib.sha256(("[" + ", ".join(texts) + "]").encode()).hexdigest()
+        assert digest == hashlib.sha256(json.dumps(
+            [json.loads(t) for t in texts], ensure_ascii=False).encode()).hexdigest()  # fmt: skip
+    assert "llava-1-5-7b" not in files["openrouter"] and "null" in [r[1] for r in rows]
+
+
+def test_a_plain_string_in_a_json_column_is_still_encoded_as_a_json_string(database_url):
+    """Only the store's own marker of an encoded text skips the encoding; any other str is a JSON string."""
+    from syncer.store.schema import JSONText
+
+    engine = make_engine(database_url)
+    probe = sa.Table("json_probe", sa.MetaData(), sa.Column("id", sa.String(20), primary_key=True),
+                     sa.Column("doc", sa.JSON))  # fmt: skip
+    probe.create(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(probe), [{"id": "plain", "doc": '{"a": 1}'},
+                                            {"id": "marked", "doc": JSONText('{"a": 1}')},
+                                            {"id": "value", "doc": {"a": [1, "é"]}}])  # fmt: skip
+        with engine.connect() as conn:
+            got = dict(conn.execute(sa.select(probe.c.id, probe.c.doc)).all())
+    finally:
+        probe.drop(engine)
+        engine.dispose()
+    assert got == {"plain": '{"a": 1}', "marked": {"a": 1}, "value": {"a": [1, "é"]}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
@@ -17,6 +18,16 @@ class View(StrEnum):
     OPENROUTER = "openrouter"
     CATALOG = "catalog"
     OPENROUTER_V2 = "openrouter-v2"
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)  # json.dumps would build one per call
+
+
+def encode_json(value: Any) -> str:
+    """The one JSON text of a view's entry (and of every other part of a snapshot file): UTF-8 as is, no NaN,
+    keys in the order built. An entry is encoded once, when it is merged (``syncer.listing.Merged.texts``);
+    its digest, its store row and its line in the file are that text."""
+    return _ENCODER.encode(value)
 
 
 #: every rule one entry of the view must obey (each entry is checked once, when it is made)

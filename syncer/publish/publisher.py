@@ -66,8 +66,18 @@ def render_views(merged: Mapping[str, Merged]) -> Views:
     problems = {
         name: [p for m in merged.values() for p in m.entry_problems.get(name, ())] for name in documents
     }
+    # Each entry's line is the text it was encoded to when merged (the same text its digest hashes).
+    encoded = {
+        id(entry): text
+        for m in merged.values()
+        for entry, text in zip(
+            (m.openrouter_entry, m.catalog_entry, m.openrouter_v2_entry), m.texts, strict=True
+        )
+        if entry is not None
+    }
     return Views(
-        documents=documents, rendered={n: snap.checked_bytes(n, d, problems[n]) for n, d in documents.items()}
+        documents=documents,
+        rendered={n: snap.checked_bytes(n, d, problems[n], encoded) for n, d in documents.items()},
     )
 
 

@@ -35,6 +35,7 @@ from syncer.store.models import (
     SyncFence,
     SyncRun,
 )
+from syncer.store.schema import JSONText
 
 UPSERT_BATCH = 500
 _T = TypeVar("_T")
@@ -44,6 +45,11 @@ def _batches(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
     """``items`` in slices of UPSERT_BATCH: one statement each (bind-parameter and IN-list limits)."""
     for start in range(0, len(items), UPSERT_BATCH):
         yield items[start : start + UPSERT_BATCH]
+
+
+def _text(entry: Any, text: str) -> JSONText | None:
+    """An entry's column value: its text encoded when it was merged, or NULL for no entry."""
+    return None if entry is None else JSONText(text)
 
 
 #: SQLAlchemy's errors for a database that cannot be reached or used (refused, missing, connection lost).
@@ -551,12 +557,12 @@ class Store:
                     {
                         "model_id": model_id,
                         "status": statuses[model_id],
-                        "openrouter_entry": m.openrouter_entry,
-                        "catalog_entry": m.catalog_entry,
+                        "openrouter_entry": _text(m.openrouter_entry, m.texts[0]),
+                        "catalog_entry": JSONText(m.texts[1]),
                         "provenance": m.provenance,
                         "warnings": list(m.warnings),
                         "updated_at": now,
-                        "openrouter_v2_entry": m.openrouter_v2_entry,
+                        "openrouter_v2_entry": _text(m.openrouter_v2_entry, m.texts[2]),
                         "merged_from": m.key,
                         "entries_digest": m.digest,
                         "summary": {
