@@ -16,10 +16,13 @@ from typing import Any
 
 import pytest
 from catalogs import GEMMA, QWEN, TWO_MODELS, catalog_toml
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from syncer.errors import HubDataError
 from syncer.hub import HubClient
-from syncer.hub._client import MAX_JSON_DEPTH, _strict_json
+from syncer.hub._client import MAX_JSON_DEPTH, _json_depth, _strict_json
 from syncer.sync import run_sync
 
 QWEN_7B = "Qwen/Qwen2.5-7B"
@@ -88,6 +91,32 @@ def test_json_bounds_are_checked_before_parsing() -> None:
         _strict_json(b'{"a": 1' + b"0" * 400 + b"}", name="c")
     # Brackets inside strings are not nesting.
     assert _strict_json(b'{"a": "' + b"[" * 1000 + b'"}', name="c") == {"a": "[" * 1000}
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of a parsed JSON value, the obvious recursive way (the reference)."""
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab\u00e9,:'),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet='[]{}"\\x'), inner, max_size=4)
+    ),
+    max_leaves=40,
+)
+
+
+@examples(max_examples=300, deadline=None)
+@given(_JSON_VALUES, st.booleans())
+def test_the_depth_bound_counts_what_the_parser_nests(value: object, ascii_only: bool) -> None:
+    """The byte-level depth (brackets inside strings and escaped quotes not counted) is the parsed depth."""
+    raw = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert _json_depth(raw) == _depth(value)
 
 
 def test_an_oversized_file_is_refused_while_downloading_not_after(world, tmp_path) -> None:
