@@ -281,7 +281,8 @@ def _json_depth(raw: bytes) -> int:
     sum is taken by C iterators (a Python loop over each bracket of a 256-token tokenizer config cost more
     than the parse itself)."""
     steps = _JSON_STRING.sub(b'""', raw).translate(_BRACKET_STEPS, _NOT_BRACKETS)
-    return max(itertools.chain((0,), itertools.accumulate(map(operator.sub, steps, itertools.repeat(1)))))
+    depths: Iterator[int] = itertools.accumulate(map(operator.sub, steps, itertools.repeat(1)))
+    return max(itertools.chain((0,), depths))
 
 
 def _strict_json(raw: bytes, *, name: str) -> Mapping[str, Any]:
