@@ -24,7 +24,8 @@ What it does (issues 6 and 17), once per size N (the naive loop only for the fir
    client CPU per request is measured on the naive loop (pure request work through the same client);
 5. times building and writing the three snapshot documents from M (default 10,000) merged entries vs plain
    ``json.dumps`` of the same documents;
-6. prints one table for every size, the machine and its load average, and issue 17's targets with PASS/FAIL
+6. times the catalog load (parse, validate, defaults, digests) of the largest N's catalog, best of 3;
+7. prints one table for every size, the machine and its load average, and issue 17's targets with PASS/FAIL
    (the plan's limiter is applied to the cold run's request log: a cold run lasts less than one 5-minute window,
    so every request beyond the plan's published limits would have been a 429).
 
@@ -233,6 +234,26 @@ def _child_snapshot(spec: dict[str, Any]) -> dict[str, Any]:
             "openrouter_entries": len(or_entries), "entry_validation_s": validate_s}  # fmt: skip
 
 
+def _child_catalog(spec: dict[str, Any]) -> dict[str, Any]:
+    """The catalog load of a run (parse, validate every model once, defaults, digests), best of ``repeat``;
+    and the TOML parse alone, by the parser the load uses."""
+    import rtoml
+
+    from syncer.catalog import load_catalog
+
+    path = Path(spec["catalog"])
+    loads, parses = [], []
+    models = 0
+    for _ in range(spec["repeat"]):
+        t = time.perf_counter()
+        models = len(load_catalog(path).models)
+        loads.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        rtoml.loads(path.read_text(encoding="utf-8"))
+        parses.append(time.perf_counter() - t)
+    return {"models": models, "load_s": min(loads), "parse_s": min(parses), "bytes": path.stat().st_size}
+
+
 def _facts_from_folder(folder: Path) -> Any:
     """The Facts the worker would derive from a repo folder (the same files hub.fetch reads)."""
     from datetime import UTC, datetime
@@ -287,7 +308,12 @@ def _hub_files(folder: Path, hub_files: Any) -> Any:
 
 def child_main(kind: str, spec_path: str, out_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
-    runner = {"naive": _child_naive, "sync": _child_sync, "snapshot": _child_snapshot}[kind]
+    runner = {
+        "naive": _child_naive,
+        "sync": _child_sync,
+        "snapshot": _child_snapshot,
+        "catalog": _child_catalog,
+    }[kind]
     result = runner(spec)
     Path(out_path).write_text(json.dumps(result))
     return 0
@@ -673,11 +699,15 @@ def main(argv: list[str] | None = None) -> int:
             "snapshot", snapshot_spec, work, "snapshot", env=child_env(work, {}), timeout=600
         )
 
+        print(f"running catalog load at {len(repos)} ...", flush=True)
+        catalog_load = run_child("catalog", {"catalog": str(catalog), "repeat": 3}, work, "catalog",
+                                 env=child_env(work, {}), timeout=300)  # fmt: skip
+
         load_end = os.getloadavg()
         print(f"\nmachine: {machine()}")
         print(f"load average (1/5/15 min): {load_start[0]:.2f}/{load_start[1]:.2f}/{load_start[2]:.2f} at start,"
               f" {load_end[0]:.2f}/{load_end[1]:.2f}/{load_end[2]:.2f} at end")  # fmt: skip
-        report(results, naive, snapshot, args, sample_n)
+        report(results, naive, snapshot, args, sample_n, catalog_load=catalog_load)
         print(f"\nbenchmark wall time: {time.perf_counter() - started:.0f}s")
         return 0
     except (BenchError, subprocess.TimeoutExpired, OSError) as exc:
@@ -693,7 +723,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(results: list[tuple[int, str, dict[str, dict[str, Any]], int]], naive: dict[str, dict[str, Any]],
-           snapshot: dict[str, Any], args: argparse.Namespace, sample_n: int) -> None:  # fmt: skip
+           snapshot: dict[str, Any], args: argparse.Namespace, sample_n: int, *,
+           catalog_load: dict[str, Any]) -> None:  # fmt: skip
     from syncer.settings import PLAN_LIMITS
 
     # Client CPU per request: the naive loop is nothing but requests through the same client.
@@ -784,6 +815,12 @@ def report(results: list[tuple[int, str, dict[str, dict[str, Any]], int]], naive
         f" peak RSS {snapshot['rss_mb']:.0f} MB"
     )  # fmt: skip
 
+    c = catalog_load
+    print(
+        f"catalog load at {c['models']:,} models ({c['bytes'] / 1e6:.1f} MB of TOML): {c['load_s']:.3f}s (parse, validate"
+        f" every model once, defaults and digests), of which the TOML parse {c['parse_s']:.3f}s (rtoml); best of 3"
+    )
+
     targets: list[tuple[str, bool]] = []
     changed_name = f"sync {CHANGED_SHARE:.0%} changed"
     for n, plan, rows, changed_n in results:
@@ -838,6 +875,10 @@ def report(results: list[tuple[int, str, dict[str, dict[str, Any]], int]], naive
             ratio <= 2.0,
         )
     )
+    targets.append(
+        (f"catalog of {c['models']:,} models parsed and validated well under a second (< 0.5 s): {c['load_s']:.3f}s",
+         c["load_s"] < 0.5)
+    )  # fmt: skip
     print("\ntargets (issue 17):")
     for text, ok in targets:
         print(f"  {'PASS' if ok else 'FAIL'}  {text}")
