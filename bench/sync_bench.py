@@ -119,9 +119,17 @@ def _child_sync(spec: dict[str, Any]) -> dict[str, Any]:
 
     sync_module.resolve_models = timed_fetch_all  # type: ignore[assignment]
     settings = load_settings()
+    # The progress's expected finish of the Hub stage (what `sync now` prints), as it stood at 10% and 50%.
+    etas: dict[str, dict[str, float]] = {}
+
+    def on_eta(eta: Any) -> None:
+        for share in ("10%", "50%"):
+            if share not in etas and eta.total and eta.done >= eta.total * int(share[:-1]) / 100:
+                etas[share] = {"elapsed": eta.elapsed, "expected_end": eta.elapsed + eta.remaining}
+
     cpu0, _ = _usage()
     t0 = time.perf_counter()
-    report = run_sync(settings=settings, trigger="bench")
+    report = run_sync(settings=settings, trigger="bench", hub_eta=on_eta)
     wall = time.perf_counter() - t0
     cpu1, rss = _usage()
     statuses = Counter(o.status for o in report.outcomes)
@@ -131,6 +139,7 @@ def _child_sync(spec: dict[str, Any]) -> dict[str, Any]:
         "rss_mb": rss,
         "import_s": imported,
         "hub_s": hub_phase[0],
+        "etas": etas,
         "exit_code": report.exit_code,
         "requests": dict(report.requests),
         "statuses": dict(statuses),
@@ -848,6 +857,15 @@ def report(results: list[tuple[int, str, dict[str, dict[str, Any]], int]], naive
                 (f"N={n:,} 5% new commits ({changed_n} repos) within 1.2x of cold x 5% + warm: {ch['wall']:.2f}s vs"
                  f" {expect_wall:.2f}s = {ch['wall'] / expect_wall:.2f}x", ch["wall"] <= 1.2 * expect_wall),
             ]  # fmt: skip
+        etas = rows["sync cold"].get("etas") or {}
+        if n >= 10000 and "10%" in etas:
+            e, hub_s = etas["10%"], rows["sync cold"]["hub_s"]
+            off = abs(e["expected_end"] - hub_s) / hub_s
+            targets.append(
+                (f"N={n:,} cold progress shows the expected finish: at 10% done ({e['elapsed']:.1f}s in) it expected"
+                 f" the Hub stage to end at {e['expected_end']:.1f}s; it ended at {hub_s:.1f}s ({off:.0%} off, within"
+                 f" 20%)", off <= 0.2)
+            )  # fmt: skip
         if n >= 10000:
             targets += [
                 (f"N={n:,} warm unchanged < 4 s wall: {warm['wall']:.2f}s", warm["wall"] < 4.0),
