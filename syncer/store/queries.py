@@ -48,7 +48,8 @@ def _batches(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
 
 
 def _text(entry: Any, text: str) -> JSONText | None:
-    """An entry's column value: its text encoded when it was merged, or NULL for no entry."""
+    """An entry's column value: its text encoded when it was merged; None for no entry (which SQLAlchemy's JSON
+    type stores as JSON ``null``, as it always did)."""
     return None if entry is None else JSONText(text)
 
 
