@@ -39,6 +39,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -472,8 +473,12 @@ class Mirror:
         time.sleep(max(0.0, written + MIRROR_RACY_S - time.time()))
         started = time.perf_counter()
         for author in authors:
-            with urllib.request.urlopen(f"{self.url}/api/models?author={author}&expand=sha", timeout=60) as r:
-                r.read()
+            url: str | None = f"{self.url}/api/models?author={author}&expand=sha"
+            while url:  # every page (the Link header's next), so every repo is hashed whatever the page size
+                with urllib.request.urlopen(url, timeout=60) as r:
+                    r.read()
+                    found = re.search(r'<([^>]+)>;\s*rel="next"', r.headers.get("Link") or "")
+                url = found.group(1) if found else None
         self.reset()
         return time.perf_counter() - started
 
