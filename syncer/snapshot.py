@@ -30,9 +30,6 @@ FILE_NAMES: dict[str, str] = {
 VALIDATORS: dict[str, Callable[..., list[str]]] = {str(v): f for v, f in DOCUMENT_VALIDATORS.items()}
 
 
-_dumps = encode_json
-
-
 def render(document: Mapping[str, Any], encoded: Mapping[int, str] | None = None) -> bytes:
     """The one serialisation of a snapshot: one entry per line, keys in the order built, UTF-8.
 
@@ -45,10 +42,10 @@ def render(document: Mapping[str, Any], encoded: Mapping[int, str] | None = None
     fields = []
     for key, value in document.items():
         if isinstance(value, list) and value:
-            items = ",\n".join(f"    {texts.get(id(item)) or _dumps(item)}" for item in value)
-            fields.append(f"  {_dumps(key)}: [\n{items}\n  ]")
+            items = ",\n".join(f"    {texts.get(id(item)) or encode_json(item)}" for item in value)
+            fields.append(f"  {encode_json(key)}: [\n{items}\n  ]")
         else:
-            fields.append(f"  {_dumps(key)}: {_dumps(value)}")
+            fields.append(f"  {encode_json(key)}: {encode_json(value)}")
     return ("{\n" + ",\n".join(fields) + "\n}\n").encode("utf-8")
 
 
