@@ -203,16 +203,17 @@ def _run(
     stamp = merge_stamp()
     prior: dict[str, Prior] = {}
     stored: dict[str, StoredMerged] = {}
-    loaded: list[bool] = []
+    loaded = False
     early: dict[str, EarlyMerge] = {}
 
     def load_stored() -> dict[str, Facts]:
         """The store's last facts and merges, read while the first Hub requests are under way (called by
         resolve_models once they are sent, before any answer is merged)."""
+        nonlocal loaded
         if not loaded:
             prior.update(store.load_prior())
             stored.update(store.load_merged())
-            loaded.append(True)
+            loaded = True
         return {i: p.facts for i, p in prior.items() if p.facts}
 
     def merge_now(model: CatalogModel, answer: Facts | HubError) -> None:
