@@ -551,7 +551,9 @@ class HubClient:
         target = self._cache_file(repo_id, filename, sha)
         try:
             if target.parent not in self._made_dirs:  # each folder made once, top down: no failed mkdir
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                if self.cache_dir not in self._made_dirs:
+                    self.cache_dir.mkdir(parents=True, exist_ok=True)
+                    self._made_dirs.add(self.cache_dir)
                 folder = self.cache_dir
                 for part in target.relative_to(self.cache_dir).parts[:-1]:
                     folder = folder / part
